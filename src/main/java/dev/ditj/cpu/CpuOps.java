@@ -1,0 +1,630 @@
+package dev.ditj.cpu;
+
+import dev.ditj.DitjException;
+import dev.ditj.tensor.HostTensor;
+import dev.ditj.tensor.Ops;
+import dev.ditj.tensor.Shape;
+import dev.ditj.tensor.Tensor;
+
+/**
+ * The pure-Java backend: the numerical oracle for every kernel test and the default where no GPU exists.
+ * Dense work goes through the packed {@link Gemm}; reductions (LayerNorm, GroupNorm, softmax sums) accumulate in
+ * float64; transcendental functions are evaluated in float64 and rounded once to float32.
+ */
+public final class CpuOps implements Ops {
+    private final Parallel par;
+    private static final Parallel SERIAL = new Parallel(1);
+    /** Query rows per attention task: bounds the score scratch to QUERY_BLOCK × tokens floats. */
+    private static final int QUERY_BLOCK = 64;
+
+    public CpuOps() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public CpuOps(int threads) {
+        this.par = new Parallel(threads);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    public int threads() {
+        return par.threads();
+    }
+
+    /** Which GEMM micro-kernel this JVM runs ("vector 6x32" or "scalar 6x16"). */
+    public static String kernelDescription() {
+        return (Gemm.KERNEL instanceof ScalarMicroKernel ? "scalar " : "vector ") + Gemm.MR + "x" + Gemm.NR;
+    }
+
+    @Override
+    public void close() {
+        par.close();
+    }
+
+    // ------------------------------------------------------------------------------------------------ memory
+
+    private static CpuTensor cpu(Tensor t) {
+        if (t instanceof CpuTensor c) return c;
+        throw new IllegalArgumentException("tensor " + t + " does not belong to the CPU backend");
+    }
+
+    private static float[] f(Tensor t) {
+        float[] a = cpu(t).f;
+        if (a == null) throw new IllegalArgumentException("expected a float32 tensor, got " + t);
+        return a;
+    }
+
+    @Override
+    public Tensor alloc(Shape shape) {
+        return new CpuTensor(shape, new float[shape.size()], null, false);
+    }
+
+    @Override
+    public Tensor allocInts(Shape shape) {
+        return new CpuTensor(shape, null, new int[shape.size()], false);
+    }
+
+    @Override
+    public Tensor upload(HostTensor host) {
+        return new CpuTensor(host.shape(), host.data().clone(), null, false);
+    }
+
+    @Override
+    public Tensor constant(HostTensor host) {
+        return new CpuTensor(host.shape(), host.data().clone(), null, true);
+    }
+
+    @Override
+    public Tensor view(Tensor base, Shape shape) {
+        CpuTensor b = cpu(base);
+        long capacity = b.f != null ? b.f.length : b.i.length;
+        if (shape.numel() > capacity) {
+            throw new IllegalArgumentException("view " + shape + " exceeds its base " + b.shape);
+        }
+        return new CpuTensor(shape, b.f, b.i, false);
+    }
+
+    @Override
+    public void write(Tensor dst, float[] values) {
+        checkCount(dst, values.length);
+        System.arraycopy(values, 0, f(dst), 0, values.length);
+    }
+
+    @Override
+    public void writeInts(Tensor dst, int[] values) {
+        checkCount(dst, values.length);
+        int[] a = cpu(dst).i;
+        if (a == null) throw new IllegalArgumentException("expected an int32 tensor, got " + dst);
+        System.arraycopy(values, 0, a, 0, values.length);
+    }
+
+    private static void checkCount(Tensor t, int n) {
+        if (t.numel() != n) throw new IllegalArgumentException(n + " values for tensor " + t);
+    }
+
+    @Override
+    public float[] read(Tensor src) {
+        float[] a = f(src);
+        float[] out = new float[src.shape().size()];
+        System.arraycopy(a, 0, out, 0, out.length);
+        return out;
+    }
+
+    @Override
+    public void copy(Tensor dst, long dstOffset, Tensor src, long srcOffset, long count) {
+        if (dstOffset + count > dst.numel() || srcOffset + count > src.numel()) {
+            throw new IllegalArgumentException("copy of " + count + " elements out of bounds: " + src + " -> " + dst);
+        }
+        System.arraycopy(f(src), (int) srcOffset, f(dst), (int) dstOffset, (int) count);
+    }
+
+    // ------------------------------------------------------------------------------------------------ dense
+
+    @Override
+    public void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act) {
+        int n = w.dim(0), k = w.dim(1);
+        int m = Math.toIntExact(x.numel() / k);
+        if ((long) m * k != x.numel() || out.numel() != (long) m * n) {
+            throw new IllegalArgumentException("linear shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape());
+        }
+        float[] xf = f(x), of = f(out);
+        float[] bf = bias == null ? null : f(bias);
+        Gemm.multiply(par, m, n, k, Gemm.rowMajorA(xf, 0, k), weightAsB(cpu(w)), of, 0, n,
+                (c, cOff, ldc, i0, i1, j0, j1) -> {
+                    for (int i = i0; i < i1; i++) {
+                        int row = cOff + i * ldc;
+                        for (int j = j0; j < j1; j++) {
+                            float v = bf == null ? c[row + j] : c[row + j] + bf[j];
+                            c[row + j] = activate(v, act);
+                        }
+                    }
+                });
+    }
+
+    private static float activate(float v, Activation act) {
+        switch (act) {
+            case SILU:
+                return silu(v);
+            case GELU_TANH:
+                return geluTanh(v);
+            default:
+                return v;
+        }
+    }
+
+    static float silu(float v) {
+        return (float) (v / (1.0 + Math.exp(-(double) v)));
+    }
+
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+
+    static float geluTanh(float v) {
+        double x = v;
+        return (float) (0.5 * x * (1.0 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))));
+    }
+
+    /** A Linear weight [N, K] as the GEMM's B = Wᵀ, packed once for constants. */
+    private static Gemm.B weightAsB(CpuTensor w) {
+        int n = w.shape.dim(0), k = w.shape.dim(1);
+        if (!w.constant) return Gemm.transposedB(w.f, 0, k);
+        Object p = w.packed;
+        if (!(p instanceof Gemm.PackedB)) {
+            synchronized (w) {
+                p = w.packed;
+                if (!(p instanceof Gemm.PackedB)) {
+                    p = new Gemm.PackedB(Gemm.transposedB(w.f, 0, k), n, k);
+                    w.packed = p;
+                }
+            }
+        }
+        return (Gemm.PackedB) p;
+    }
+
+    /** A conv weight [Co, Ci·k·k] as the GEMM's A, packed once for constants. */
+    private static Gemm.A weightAsA(CpuTensor w) {
+        int m = w.shape.dim(0);
+        int k = Math.toIntExact(w.shape.numel() / m);
+        if (!w.constant) return Gemm.rowMajorA(w.f, 0, k);
+        Object p = w.packed;
+        if (!(p instanceof Gemm.PackedA)) {
+            synchronized (w) {
+                p = w.packed;
+                if (!(p instanceof Gemm.PackedA)) {
+                    p = new Gemm.PackedA(Gemm.rowMajorA(w.f, 0, k), m, k);
+                    w.packed = p;
+                }
+            }
+        }
+        return (Gemm.PackedA) p;
+    }
+
+    @Override
+    public void add(Tensor out, Tensor a, Tensor b) {
+        float[] o = f(out), x = f(a), y = f(b);
+        int n = sameSize(out, a, b);
+        par.forRange(n, (from, to) -> {
+            for (int i = from; i < to; i++) o[i] = x[i] + y[i];
+        });
+    }
+
+    @Override
+    public void silu(Tensor out, Tensor x) {
+        float[] o = f(out), v = f(x);
+        int n = sameSize(out, x, x);
+        par.forRange(n, (from, to) -> {
+            for (int i = from; i < to; i++) o[i] = silu(v[i]);
+        });
+    }
+
+    private static int sameSize(Tensor a, Tensor b, Tensor c) {
+        if (a.numel() != b.numel() || a.numel() != c.numel()) {
+            throw new IllegalArgumentException("size mismatch: " + a + ", " + b + ", " + c);
+        }
+        return Math.toIntExact(a.numel());
+    }
+
+    @Override
+    public void addTokenTable(Tensor x, Tensor rows, int tokens) {
+        float[] xf = f(x), r = f(rows);
+        int per = Math.toIntExact(rows.numel());
+        if (x.numel() % per != 0 || per % tokens != 0) {
+            throw new IllegalArgumentException("token table " + rows + " does not fit " + x);
+        }
+        int batches = Math.toIntExact(x.numel() / per);
+        par.forEach(batches, b -> {
+            int off = b * per;
+            for (int i = 0; i < per; i++) xf[off + i] += r[i];
+        });
+    }
+
+    @Override
+    public void embeddingLookup(Tensor out, Tensor table, Tensor labels) {
+        int[] y = cpu(labels).i;
+        float[] o = f(out), tf = f(table);
+        int rows = table.dim(0), h = table.dim(1);
+        for (int b = 0; b < y.length; b++) {
+            if (y[b] < 0 || y[b] >= rows) {
+                throw new DitjException("class label " + y[b] + " is out of range [0, " + (rows - 1) + "]");
+            }
+            System.arraycopy(tf, y[b] * h, o, b * h, h);
+        }
+    }
+
+    @Override
+    public void timestepFrequencies(Tensor out, Tensor t, Tensor freqs) {
+        float[] o = f(out), tv = f(t), fr = f(freqs);
+        int half = fr.length;
+        for (int b = 0; b < tv.length; b++) {
+            for (int k = 0; k < half; k++) {
+                float arg = tv[b] * fr[k];
+                o[b * 2 * half + k] = (float) Math.cos(arg);
+                o[b * 2 * half + half + k] = (float) Math.sin(arg);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ transformer
+
+    @Override
+    public void modulatedLayerNorm(Tensor out, Tensor x, Tensor mod, int shiftChunk, int scaleChunk, int tokens,
+                                   float eps) {
+        float[] o = f(out), xf = f(x), m = f(mod);
+        int h = x.dim(-1);
+        int rows = Math.toIntExact(x.numel() / h);
+        int modStride = mod.dim(-1);
+        par.forRange(rows, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int off = r * h, mb = (r / tokens) * modStride;
+                double mean = 0;
+                for (int i = 0; i < h; i++) mean += xf[off + i];
+                mean /= h;
+                double var = 0;
+                for (int i = 0; i < h; i++) {
+                    double d = xf[off + i] - mean;
+                    var += d * d;
+                }
+                double rstd = 1.0 / Math.sqrt(var / h + eps);
+                int shift = mb + shiftChunk * h, scale = mb + scaleChunk * h;
+                for (int i = 0; i < h; i++) {
+                    double normed = (xf[off + i] - mean) * rstd;
+                    o[off + i] = (float) (normed * (1.0 + m[scale + i]) + m[shift + i]);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void gatedResidual(Tensor x, Tensor y, Tensor mod, int gateChunk, int tokens) {
+        float[] xf = f(x), yf = f(y), m = f(mod);
+        int h = x.dim(-1);
+        int rows = Math.toIntExact(x.numel() / h);
+        int modStride = mod.dim(-1);
+        par.forRange(rows, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int off = r * h, gate = (r / tokens) * modStride + gateChunk * h;
+                for (int i = 0; i < h; i++) xf[off + i] += m[gate + i] * yf[off + i];
+            }
+        });
+    }
+
+    private static final ThreadLocal<float[]> SCORES = ThreadLocal.withInitial(() -> new float[0]);
+
+    @Override
+    public void attention(Tensor out, Tensor qkv, int batch, int tokens, int heads, float scale) {
+        float[] o = f(out), q = f(qkv);
+        int h = out.dim(-1), hd = h / heads, ld = 3 * h;
+        int blocks = Gemm.ceilDiv(tokens, QUERY_BLOCK);
+        par.forEach(batch * heads * blocks, task -> {
+            int b = task / (heads * blocks), head = (task / blocks) % heads, q0 = (task % blocks) * QUERY_BLOCK;
+            int qb = Math.min(QUERY_BLOCK, tokens - q0);
+            float[] s = SCORES.get();
+            if (s.length < qb * tokens) {
+                s = new float[QUERY_BLOCK * tokens];
+                SCORES.set(s);
+            }
+            int rowBase = b * tokens;
+            // S = (q · kᵀ) for this block of queries: B[d][j] = k[j][d].
+            Gemm.multiply(SERIAL, qb, tokens, hd,
+                    Gemm.rowMajorA(q, (rowBase + q0) * ld + head * hd, ld),
+                    Gemm.transposedB(q, rowBase * ld + h + head * hd, ld),
+                    s, 0, tokens, Gemm.Epilogue.NONE);
+            for (int i = 0; i < qb; i++) softmaxRow(s, i * tokens, tokens, scale);
+            // O = P · v, written straight into this head's columns of out.
+            Gemm.multiply(SERIAL, qb, hd, tokens,
+                    Gemm.rowMajorA(s, 0, tokens),
+                    Gemm.rowMajorB(q, rowBase * ld + 2 * h + head * hd, ld),
+                    o, (rowBase + q0) * h + head * hd, h, Gemm.Epilogue.NONE);
+        });
+    }
+
+    /** softmax(scale · row), max subtracted first; the sum accumulates in float64. */
+    private static void softmaxRow(float[] s, int off, int n, float scale) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            float v = s[off + j] * scale;
+            s[off + j] = v;
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+            double e = Math.exp((double) s[off + j] - max);
+            s[off + j] = (float) e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int j = 0; j < n; j++) s[off + j] *= inv;
+    }
+
+    @Override
+    public void patchify(Tensor out, Tensor x, int patch) {
+        float[] o = f(out), xf = f(x);
+        int batch = x.dim(0), ch = x.dim(1), side = x.dim(2), grid = side / patch, tokens = grid * grid;
+        int feat = ch * patch * patch;
+        par.forEach(batch * tokens, bt -> {
+            int b = bt / tokens, t = bt % tokens, gy = t / grid, gx = t % grid;
+            int dst = bt * feat;
+            for (int c = 0; c < ch; c++) {
+                for (int ky = 0; ky < patch; ky++) {
+                    int src = ((b * ch + c) * side + gy * patch + ky) * side + gx * patch;
+                    System.arraycopy(xf, src, o, dst + (c * patch + ky) * patch, patch);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void unpatchify(Tensor out, Tensor x, int patch, int channels) {
+        float[] o = f(out), xf = f(x);
+        int batch = out.dim(0), side = out.dim(2), grid = side / patch, tokens = grid * grid;
+        int feat = patch * patch * channels;
+        par.forEach(batch * tokens, bt -> {
+            int b = bt / tokens, t = bt % tokens, gy = t / grid, gx = t % grid;
+            for (int py = 0; py < patch; py++) {
+                for (int px = 0; px < patch; px++) {
+                    for (int c = 0; c < channels; c++) {
+                        o[((b * channels + c) * side + gy * patch + py) * side + gx * patch + px] =
+                                xf[bt * feat + (py * patch + px) * channels + c];
+                    }
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------------ convolution
+
+    @Override
+    public void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        int batch = x.dim(0), ci = x.dim(1), height = x.dim(2), width = x.dim(3);
+        int co = w.dim(0), kernel = w.dim(2);
+        if (w.dim(1) != ci || out.dim(1) != co || out.dim(2) != height || out.dim(3) != width) {
+            throw new IllegalArgumentException("conv2d shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape());
+        }
+        float[] o = f(out), xf = f(x), bf = f(bias), rf = residual == null ? null : f(residual);
+        int hw = height * width, k = ci * kernel * kernel;
+        Gemm.A a = weightAsA(cpu(w));
+        for (int b = 0; b < batch; b++) {
+            int inOff = b * ci * hw, outOff = b * co * hw;
+            Gemm.B src = kernel == 1 ? Gemm.rowMajorB(xf, inOff, hw) : new Im2col(xf, inOff, height, width, kernel);
+            Gemm.multiply(par, co, hw, k, a, src, o, outOff, hw, (c, cOff, ldc, i0, i1, j0, j1) -> {
+                for (int i = i0; i < i1; i++) {
+                    int row = cOff + i * ldc;
+                    float bi = bf[i];
+                    if (rf == null) {
+                        for (int j = j0; j < j1; j++) c[row + j] += bi;
+                    } else {
+                        for (int j = j0; j < j1; j++) c[row + j] = c[row + j] + bi + rf[row + j];
+                    }
+                }
+            });
+        }
+    }
+
+    /** B operand of a k×k convolution with zero padding (k-1)/2: {@code B[(ci·k + ky)·k + kx][y·W + x]}. */
+    private static final class Im2col extends Gemm.B {
+        private final float[] src;
+        private final int off, height, width, kernel, pad;
+
+        Im2col(float[] src, int off, int height, int width, int kernel) {
+            this.src = src;
+            this.off = off;
+            this.height = height;
+            this.width = width;
+            this.kernel = kernel;
+            this.pad = (kernel - 1) / 2;
+        }
+
+        @Override
+        void pack(float[] dst, int j0, int cols, int k0, int kc) {
+            int nr = Gemm.NR, kk2 = kernel * kernel, hw = height * width;
+            int[] ys = new int[nr], xs = new int[nr];
+            for (int p = 0; p * nr < cols; p++) {
+                int base = p * kc * nr, n = Math.min(nr, cols - p * nr);
+                for (int c = 0; c < nr; c++) {
+                    int j = j0 + p * nr + c;
+                    ys[c] = c < n ? j / width : Integer.MIN_VALUE / 2; // padding columns read as zero
+                    xs[c] = c < n ? j % width : 0;
+                }
+                for (int kk = 0; kk < kc; kk++) {
+                    int kidx = k0 + kk, ch = kidx / kk2, r = kidx % kk2;
+                    int dy = r / kernel - pad, dx = r % kernel - pad;
+                    int plane = off + ch * hw, d = base + kk * nr;
+                    for (int c = 0; c < nr; c++) {
+                        int yy = ys[c] + dy, xx = xs[c] + dx;
+                        dst[d + c] = yy >= 0 && yy < height && xx >= 0 && xx < width ? src[plane + yy * width + xx] : 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void groupNorm(Tensor out, Tensor x, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
+        float[] o = f(out), xf = f(x), g = f(gamma), be = f(beta);
+        int batch = x.dim(0), ch = x.dim(1);
+        int spatial = Math.toIntExact(x.shape().numelFrom(2));
+        int cpg = ch / groups, n = cpg * spatial;
+        par.forEach(batch * groups, bg -> {
+            int off = bg * n;
+            double mean = 0;
+            for (int i = 0; i < n; i++) mean += xf[off + i];
+            mean /= n;
+            double var = 0;
+            for (int i = 0; i < n; i++) {
+                double d = xf[off + i] - mean;
+                var += d * d;
+            }
+            double rstd = 1.0 / Math.sqrt(var / n + eps);
+            int c0 = (bg % groups) * cpg;
+            for (int c = 0; c < cpg; c++) {
+                double scale = rstd * g[c0 + c], shift = be[c0 + c];
+                int co = off + c * spatial;
+                for (int i = 0; i < spatial; i++) {
+                    float v = (float) ((xf[co + i] - mean) * scale + shift);
+                    o[co + i] = silu ? silu(v) : v;
+                }
+            }
+        });
+    }
+
+    @Override
+    public void upsampleNearest2x(Tensor out, Tensor x) {
+        float[] o = f(out), xf = f(x);
+        int planes = x.dim(0) * x.dim(1), height = x.dim(2), width = x.dim(3);
+        par.forEach(planes, p -> {
+            int in = p * height * width, dst = p * 4 * height * width;
+            for (int y = 0; y < 2 * height; y++) {
+                int srcRow = in + (y >> 1) * width, dstRow = dst + y * 2 * width;
+                for (int xx = 0; xx < 2 * width; xx++) o[dstRow + xx] = xf[srcRow + (xx >> 1)];
+            }
+        });
+    }
+
+    @Override
+    public void channelsToTokens(Tensor out, Tensor x) {
+        float[] o = f(out), xf = f(x);
+        int batch = x.dim(0), ch = x.dim(1), n = Math.toIntExact(x.shape().numelFrom(2));
+        par.forEach(batch, b -> {
+            for (int c = 0; c < ch; c++) {
+                int src = (b * ch + c) * n;
+                for (int t = 0; t < n; t++) o[(b * n + t) * ch + c] = xf[src + t];
+            }
+        });
+    }
+
+    @Override
+    public void tokensToChannels(Tensor out, Tensor tokens, Tensor residual) {
+        float[] o = f(out), tf = f(tokens), rf = residual == null ? null : f(residual);
+        int batch = out.dim(0), ch = out.dim(1), n = Math.toIntExact(out.shape().numelFrom(2));
+        par.forEach(batch * ch, bc -> {
+            int b = bc / ch, c = bc % ch, dst = bc * n;
+            for (int t = 0; t < n; t++) {
+                float v = tf[(b * n + t) * ch + c];
+                o[dst + t] = rf == null ? v : v + rf[dst + t];
+            }
+        });
+    }
+
+    @Override
+    public void channelAffine(Tensor out, Tensor x, float[] mul, float div, float[] add) {
+        float[] o = f(out), xf = f(x);
+        int ch = x.dim(1), per = Math.toIntExact(x.shape().numelFrom(2));
+        int planes = Math.toIntExact(x.numel() / per);
+        for (int p = 0; p < planes; p++) {
+            int c = p % ch, off = p * per;
+            for (int i = 0; i < per; i++) o[off + i] = xf[off + i] * mul[c] / div + add[c];
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ sampling
+
+    @Override
+    public void cfgCombine(Tensor out, Tensor modelOut, int guidedChannels, float scale) {
+        float[] o = f(out), m = f(modelOut);
+        int n = out.dim(0), ch = out.dim(1), per = Math.toIntExact(out.shape().numelFrom(2));
+        int half = n * ch * per;
+        for (int b = 0; b < n; b++) {
+            for (int c = 0; c < ch; c++) {
+                int off = (b * ch + c) * per;
+                for (int i = 0; i < per; i++) {
+                    float cond = m[off + i];
+                    if (c < guidedChannels) {
+                        float uncond = m[half + off + i];
+                        o[off + i] = uncond + scale * (cond - uncond);
+                    } else {
+                        o[off + i] = cond;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void ddpmStep(Tensor x, Tensor modelOut, Tensor noise, DdpmCoefficients k) {
+        float[] xf = f(x), m = f(modelOut), z = noise == null ? null : f(noise);
+        int n = x.dim(0), ch = x.dim(1), per = Math.toIntExact(x.shape().numelFrom(2));
+        int outCh = modelOut.dim(1);
+        for (int b = 0; b < n; b++) {
+            for (int c = 0; c < ch; c++) {
+                int xo = (b * ch + c) * per, eo = (b * outCh + c) * per, vo = (b * outCh + ch + c) * per;
+                for (int i = 0; i < per; i++) {
+                    float xv = xf[xo + i], eps = m[eo + i];
+                    float predX0 = k.sqrtRecipAlphasCumprod() * xv - k.sqrtRecipm1AlphasCumprod() * eps;
+                    float mean = k.posteriorMeanCoef1() * predX0 + k.posteriorMeanCoef2() * xv;
+                    float logVar;
+                    if (k.learnedVariance()) {
+                        float frac = (m[vo + i] + 1f) / 2f;
+                        logVar = frac * k.maxLog() + (1f - frac) * k.minLog();
+                    } else {
+                        logVar = k.fixedLogVariance();
+                    }
+                    xf[xo + i] = k.addNoise() ? mean + (float) Math.exp(0.5f * logVar) * z[xo + i] : mean;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void ddimStep(Tensor x, Tensor modelOut, Tensor noise, DdimCoefficients k) {
+        float[] xf = f(x), m = f(modelOut), z = noise == null ? null : f(noise);
+        int n = x.dim(0), ch = x.dim(1), per = Math.toIntExact(x.shape().numelFrom(2));
+        int outCh = modelOut.dim(1);
+        for (int b = 0; b < n; b++) {
+            for (int c = 0; c < ch; c++) {
+                int xo = (b * ch + c) * per, eo = (b * outCh + c) * per;
+                for (int i = 0; i < per; i++) {
+                    float xv = xf[xo + i];
+                    float scaledX = k.sqrtRecipAlphasCumprod() * xv;
+                    float predX0 = scaledX - k.sqrtRecipm1AlphasCumprod() * m[eo + i];
+                    // DDIM re-derives ε from the x0 prediction (as the official ddim_sample does).
+                    float eps = (scaledX - predX0) / k.sqrtRecipm1AlphasCumprod();
+                    float meanPred = predX0 * k.sqrtAlphasCumprodPrev() + k.sqrtOneMinusPrevMinusSigma2() * eps;
+                    xf[xo + i] = k.addNoise() ? meanPred + k.sigma() * z[xo + i] : meanPred;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void dpmSolverStep(Tensor x, Tensor modelOut, Tensor x0, Tensor x0Prev, DpmSolverCoefficients k) {
+        float[] xf = f(x), m = f(modelOut), d0 = f(x0), d1 = k.secondOrder() ? f(x0Prev) : null;
+        int n = x.dim(0), ch = x.dim(1), per = Math.toIntExact(x.shape().numelFrom(2));
+        int outCh = modelOut.dim(1);
+        float halfA = 0.5f * k.a();
+        for (int b = 0; b < n; b++) {
+            for (int c = 0; c < ch; c++) {
+                int xo = (b * ch + c) * per, eo = (b * outCh + c) * per;
+                for (int i = 0; i < per; i++) {
+                    float xv = xf[xo + i];
+                    float pred = (xv - k.sigmaS() * m[eo + i]) / k.alphaS();
+                    d0[xo + i] = pred;
+                    float next = k.ratio() * xv - k.a() * pred;
+                    if (k.secondOrder()) next = next - halfA * (k.invR0() * (pred - d1[xo + i]));
+                    xf[xo + i] = next;
+                }
+            }
+        }
+    }
+}

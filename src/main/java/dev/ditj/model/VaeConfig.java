@@ -1,0 +1,60 @@
+package dev.ditj.model;
+
+import dev.ditj.DitjException;
+
+import java.util.Arrays;
+
+/**
+ * Shape of an SD-style VAE decoder (diffusers AutoencoderKL field names) plus the latent normalisation the
+ * decoder expects: {@code decoderInput = latent · std[c] / scalingFactor + mean[c]} (diffusers' convention;
+ * {@code shift_factor} s is {@code mean[c] = s}; without any, {@code latent / scalingFactor}).
+ *
+ * @param blockOutChannels per resolution level, lowest resolution last (SD: 128, 256, 512, 512)
+ * @param latentsMean null when the file has none
+ * @param latentsStd  null when the file has none
+ */
+public record VaeConfig(int latentChannels, int outChannels, int[] blockOutChannels, int layersPerBlock,
+                        int normNumGroups, boolean midBlockAttention, boolean usePostQuantConv,
+                        double scalingFactor, double[] latentsMean, double[] latentsStd) {
+
+    public VaeConfig {
+        for (int ch : blockOutChannels) {
+            if (ch % normNumGroups != 0) {
+                throw new DitjException("VAE config: block channels " + Arrays.toString(blockOutChannels)
+                        + " are not all multiples of norm_num_groups " + normNumGroups);
+            }
+        }
+        if (latentsMean != null && latentsMean.length != latentChannels
+                || latentsStd != null && latentsStd.length != latentChannels) {
+            throw new DitjException("VAE config: latents_mean/latents_std must have " + latentChannels + " entries");
+        }
+    }
+
+    /** Spatial factor between latent and image: 2^(levels-1). */
+    public int downsamplingFactor() {
+        return 1 << (blockOutChannels.length - 1);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof VaeConfig v && latentChannels == v.latentChannels && outChannels == v.outChannels
+                && Arrays.equals(blockOutChannels, v.blockOutChannels) && layersPerBlock == v.layersPerBlock
+                && normNumGroups == v.normNumGroups && midBlockAttention == v.midBlockAttention
+                && usePostQuantConv == v.usePostQuantConv && scalingFactor == v.scalingFactor
+                && Arrays.equals(latentsMean, v.latentsMean) && Arrays.equals(latentsStd, v.latentsStd);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(blockOutChannels) * 31 + latentChannels;
+    }
+
+    @Override
+    public String toString() {
+        return "VaeConfig[latentChannels=" + latentChannels + ", blockOutChannels=" + Arrays.toString(blockOutChannels)
+                + ", layersPerBlock=" + layersPerBlock + ", groups=" + normNumGroups + ", midAttention="
+                + midBlockAttention + ", scalingFactor=" + scalingFactor
+                + (latentsMean != null ? ", latentsMean=" + Arrays.toString(latentsMean) : "")
+                + (latentsStd != null ? ", latentsStd=" + Arrays.toString(latentsStd) : "") + "]";
+    }
+}

@@ -1,0 +1,192 @@
+package dev.ditj.tensor;
+
+/**
+ * Everything the models and samplers compute, as coarse operations on backend tensors. The DiT, the VAE decoder
+ * and the samplers are written once against this interface; each backend (CPU, CUDA) implements it.
+ *
+ * <p>Conventions: tensors are float32 unless noted, row-major; outputs come first and are written completely
+ * (callers pre-allocate them with {@link #alloc}); "rows" of a token tensor are {@code batch * tokens}.
+ * A "modulation" tensor {@code mod [B, k*H]} holds k chunks of H values per sample (adaLN shift/scale/gate);
+ * ops address a chunk by its index.
+ */
+public interface Ops extends AutoCloseable {
+
+    /** Activation applied in a linear layer's epilogue. */
+    enum Activation { NONE, SILU, GELU_TANH }
+
+    /** A short name for logs and errors ("cpu", "cuda", "emu"). */
+    String name();
+
+    // ---------------------------------------------------------------------------------------------- memory
+
+    /** A new float32 tensor; contents unspecified until written. */
+    Tensor alloc(Shape shape);
+
+    /** A new int32 tensor (class labels); contents unspecified until written. */
+    Tensor allocInts(Shape shape);
+
+    /** A new float32 tensor holding a copy of {@code host}. */
+    Tensor upload(HostTensor host);
+
+    /**
+     * A float32 tensor that will never change (a weight). Backends may keep it in a layout suited to their
+     * kernels (e.g. pre-packed GEMM panels).
+     */
+    default Tensor constant(HostTensor host) {
+        return upload(host);
+    }
+
+    /**
+     * A tensor of {@code shape} over the first {@code shape.numel()} elements of {@code base}'s storage (same
+     * dtype). Views let a model carve differently shaped activations out of a few planned buffers. Closing a view
+     * does not release the base.
+     */
+    Tensor view(Tensor base, Shape shape);
+
+    /** Overwrites a float32 tensor with {@code values} (length = numel). */
+    void write(Tensor dst, float[] values);
+
+    /** Overwrites an int32 tensor with {@code values} (length = numel). */
+    void writeInts(Tensor dst, int[] values);
+
+    /** Copies a float32 tensor to the host. */
+    float[] read(Tensor src);
+
+    /** {@code dst[dstOffset + i] = src[srcOffset + i]} for {@code i < count}, element offsets. */
+    void copy(Tensor dst, long dstOffset, Tensor src, long srcOffset, long count);
+
+    /** Waits until all work issued so far has finished (no-op on synchronous backends). */
+    default void synchronize() {
+    }
+
+    @Override
+    default void close() {
+    }
+
+    // ---------------------------------------------------------------------------------------------- dense
+
+    /**
+     * {@code out[M,N] = act(x[M,K] · wᵀ + bias)} with {@code w [N,K]} (PyTorch Linear layout); bias may be null.
+     */
+    void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act);
+
+    /** {@code out = a + b}, elementwise over equal shapes. */
+    void add(Tensor out, Tensor a, Tensor b);
+
+    /** {@code out = x · sigmoid(x)}. */
+    void silu(Tensor out, Tensor x);
+
+    /** {@code x[b*T + t, :] += rows[t, :]} for every batch b: adds a per-token table (positional embedding). */
+    void addTokenTable(Tensor x, Tensor rows, int tokens);
+
+    /** {@code out[b, :] = table[labels[b], :]}, labels an int32 tensor [B]; an out-of-range label is an error. */
+    void embeddingLookup(Tensor out, Tensor table, Tensor labels);
+
+    /**
+     * DiT timestep frequencies: for t [B] (float32 timesteps) and the 128-entry frequency table {@code freqs},
+     * {@code out[b] = [cos(t_b·f_k) for k] ++ [sin(t_b·f_k) for k]}, the product rounded to float32 first.
+     */
+    void timestepFrequencies(Tensor out, Tensor t, Tensor freqs);
+
+    // ---------------------------------------------------------------------------------------------- transformer
+
+    /**
+     * {@code out = LN(x) · (1 + scale) + shift}: LayerNorm over the last dim H without affine parameters,
+     * with {@code shift = mod[b, shiftChunk]}, {@code scale = mod[b, scaleChunk]} for the row's sample
+     * {@code b = row / tokens}.
+     */
+    void modulatedLayerNorm(Tensor out, Tensor x, Tensor mod, int shiftChunk, int scaleChunk, int tokens, float eps);
+
+    /** {@code x += mod[b, gateChunk] · y} per row (adaLN-Zero gated residual), {@code b = row / tokens}. */
+    void gatedResidual(Tensor x, Tensor y, Tensor mod, int gateChunk, int tokens);
+
+    /**
+     * Multi-head self-attention without mask. {@code qkv [B*T, 3H]}: features {@code which*H + head*hd + d}
+     * (q, k, v outermost). {@code out [B*T, H]}: {@code softmax(q·kᵀ·scale)·v} with head h at features
+     * {@code h*hd .. h*hd+hd-1}.
+     */
+    void attention(Tensor out, Tensor qkv, int batch, int tokens, int heads, float scale);
+
+    /**
+     * Patchify {@code x [B, C, S, S]} into {@code out [B*T, C*p*p]}: token {@code gy*G + gx}, feature
+     * {@code (c*p + ky)*p + kx} (the layout of a Conv2d weight {@code [H, C, p, p]} flattened).
+     */
+    void patchify(Tensor out, Tensor x, int patch);
+
+    /**
+     * Inverse layout of the DiT final layer: {@code x [B*T, p*p*Co]} with feature {@code (py*p + px)*Co + c}
+     * to {@code out [B, Co, S, S]}.
+     */
+    void unpatchify(Tensor out, Tensor x, int patch, int channels);
+
+    // ---------------------------------------------------------------------------------------------- convolution
+
+    /**
+     * 2-D convolution (cross-correlation), stride 1, zero padding {@code (k-1)/2}: {@code x [B, Ci, H, W]},
+     * {@code w [Co, Ci, k, k]}, {@code bias [Co]}, {@code out [B, Co, H, W]}. If {@code residual} is not null it is
+     * added to the result (same shape as out).
+     */
+    void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual);
+
+    /** GroupNorm over {@code x [B, C, H, W]} with affine {@code gamma, beta [C]}, optionally followed by SiLU. */
+    void groupNorm(Tensor out, Tensor x, Tensor gamma, Tensor beta, int groups, float eps, boolean silu);
+
+    /** Nearest-neighbour ×2: {@code out [B, C, 2H, 2W]}, {@code out[y][x] = x[y/2][x/2]}. */
+    void upsampleNearest2x(Tensor out, Tensor x);
+
+    /** {@code [B, C, N] → [B*N, C]} (channel-major image to token rows). */
+    void channelsToTokens(Tensor out, Tensor x);
+
+    /** {@code [B*N, C] → [B, C, N]}, adding {@code residual [B, C, N]} if not null. */
+    void tokensToChannels(Tensor out, Tensor tokens, Tensor residual);
+
+    /**
+     * Per-channel affine on {@code x [B, C, ...]}: {@code out = x · mul[c] / div + add[c]} (evaluated in that
+     * order, so {@code mul = 1, add = 0} gives exactly {@code x / div}). Used to undo latent normalisation.
+     */
+    void channelAffine(Tensor out, Tensor x, float[] mul, float div, float[] add);
+
+    // ---------------------------------------------------------------------------------------------- sampling
+
+    /**
+     * Classifier-free guidance on a model output {@code modelOut [2N, Co, ...]} whose first N rows are
+     * conditional and last N unconditional: {@code out [N, Co, ...]} = the conditional rows, except channels
+     * {@code c < guidedChannels}: {@code u + scale · (c - u)}.
+     */
+    void cfgCombine(Tensor out, Tensor modelOut, int guidedChannels, float scale);
+
+    /**
+     * One ancestral DDPM step (DiT's p_sample) in place on {@code x [N, C, ...]} given {@code modelOut [N, Co, ...]}
+     * (ε = channels [0, C); with learned range variance, v = channels [C, 2C)). See {@link DdpmCoefficients}.
+     */
+    void ddpmStep(Tensor x, Tensor modelOut, Tensor noise, DdpmCoefficients k);
+
+    /** One DDIM step in place on {@code x}; see {@link DdimCoefficients}. */
+    void ddimStep(Tensor x, Tensor modelOut, Tensor noise, DdimCoefficients k);
+
+    /**
+     * One DPM-Solver++ (2M) step in place on {@code x} given ε in {@code modelOut} channels [0, C): writes the
+     * data prediction to {@code x0}; a second-order step also reads the previous one from {@code x0Prev}.
+     */
+    void dpmSolverStep(Tensor x, Tensor modelOut, Tensor x0, Tensor x0Prev, DpmSolverCoefficients k);
+
+    /** Float32 coefficients of one DDPM step, gathered from the float64 schedule. */
+    record DdpmCoefficients(float sqrtRecipAlphasCumprod, float sqrtRecipm1AlphasCumprod,
+                            float posteriorMeanCoef1, float posteriorMeanCoef2,
+                            float minLog, float maxLog, boolean learnedVariance, float fixedLogVariance,
+                            boolean addNoise) {
+    }
+
+    /** Float32 coefficients of one DDIM step. */
+    record DdimCoefficients(float sqrtRecipAlphasCumprod, float sqrtRecipm1AlphasCumprod,
+                            float sqrtAlphasCumprodPrev, float sigma, float sqrtOneMinusPrevMinusSigma2,
+                            boolean addNoise) {
+    }
+
+    /**
+     * Float32 coefficients of one DPM-Solver++ step: {@code x0 = (x - sigmaS·ε) / alphaS};
+     * first order: {@code x' = ratio·x - a·x0}; second order additionally {@code - 0.5·a·(invR0·(x0 - x0Prev))}.
+     */
+    record DpmSolverCoefficients(float sigmaS, float alphaS, float ratio, float a, boolean secondOrder, float invR0) {
+    }
+}

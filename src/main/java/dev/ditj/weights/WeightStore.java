@@ -1,0 +1,121 @@
+package dev.ditj.weights;
+
+import dev.ditj.DitjException;
+import dev.ditj.io.RawTensor;
+import dev.ditj.io.SafeTensors;
+import dev.ditj.model.DitConfig;
+import dev.ditj.model.VaeConfig;
+import dev.ditj.tensor.DType;
+import dev.ditj.tensor.HostTensor;
+import dev.ditj.tensor.Shape;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A ditj model file opened for loading: tensors by name as float32 with their shapes checked, the model kind and
+ * config from the metadata. The engine loads nothing else; {@code ditj convert} makes these files.
+ */
+public final class WeightStore implements AutoCloseable {
+    private final Path file;
+    private final SafeTensors.Reader reader;
+    private final Map<String, String> metadata;
+    private final Set<String> used = new HashSet<>();
+
+    private WeightStore(Path file, SafeTensors.Reader reader) {
+        this.file = file;
+        this.reader = reader;
+        this.metadata = reader.metadata();
+    }
+
+    public static WeightStore open(Path file) {
+        if (!Files.isRegularFile(file)) throw new DitjException(file + ": no such model file");
+        SafeTensors.Reader reader = SafeTensors.open(file);
+        Map<String, String> md = reader.metadata();
+        if (!ModelFiles.FORMAT_VERSION.equals(md.get(ModelFiles.FORMAT_KEY)) || !md.containsKey(ModelFiles.KIND_KEY)) {
+            reader.close();
+            throw new DitjException(file + ": not a ditj model file (no ditj metadata); convert the checkpoint first: "
+                    + "ditj convert " + file + " -o model.safetensors");
+        }
+        return new WeightStore(file, reader);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public String kind() {
+        return metadata.get(ModelFiles.KIND_KEY);
+    }
+
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    public DitConfig ditConfig() {
+        requireKind(ModelFiles.KIND_DIT);
+        return ModelFiles.parseDitConfig(metadata.get(ModelFiles.CONFIG_KEY), file.toString());
+    }
+
+    public VaeConfig vaeConfig() {
+        requireKind(ModelFiles.KIND_VAE);
+        return ModelFiles.parseVaeConfig(metadata.get(ModelFiles.CONFIG_KEY), file.toString());
+    }
+
+    /** The model's own class names, or null (then ImageNet names apply to 1000-class models). */
+    public List<String> classNames() {
+        String json = metadata.get(ModelFiles.CLASS_NAMES_KEY);
+        return json == null ? null : ModelFiles.parseClassNames(json, file.toString());
+    }
+
+    public void requireKind(String kind) {
+        if (!kind.equals(kind())) {
+            throw new DitjException(file + ": is a " + kind() + " model file, expected a " + kind + " model");
+        }
+    }
+
+    public List<String> names() {
+        return reader.names();
+    }
+
+    /** The dtype the weights are stored in (the first tensor's). */
+    public DType storedDtype() {
+        return reader.dtype(reader.names().get(0));
+    }
+
+    public long parameterCount() {
+        long n = 0;
+        for (String name : reader.names()) n += reader.shape(name).numel();
+        return n;
+    }
+
+    /** The tensor as float32, which must exist with exactly {@code expected} dims. */
+    public HostTensor tensor(String name, int... expected) {
+        if (!reader.contains(name)) throw new DitjException(file + ": missing tensor '" + name + "'");
+        Shape shape = reader.shape(name);
+        if (!Arrays.equals(shape.dims(), expected)) {
+            throw new DitjException(file + ": tensor '" + name + "' has shape " + shape + ", expected "
+                    + Arrays.toString(expected));
+        }
+        RawTensor raw = reader.get(name);
+        used.add(name);
+        return new HostTensor(shape, raw.toFloats());
+    }
+
+    /** Fails if the file holds tensors the model did not read (a config/weights mismatch). */
+    public void checkAllUsed() {
+        for (String name : reader.names()) {
+            if (!used.contains(name)) throw new DitjException(file + ": unexpected tensor '" + name + "'");
+        }
+    }
+
+    @Override
+    public void close() {
+        reader.close();
+    }
+}
