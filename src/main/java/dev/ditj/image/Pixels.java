@@ -1,0 +1,129 @@
+package dev.ditj.image;
+
+import dev.ditj.DitjException;
+
+import java.util.List;
+
+/**
+ * Decoded image tensors to 8-bit pixels, exactly as the official DiT {@code sample.py} writes them through
+ * torchvision's {@code save_image(x, normalize=True, value_range=(-1, 1))} (spec: sampling.md A.11, pitfall 13).
+ *
+ * <p>Pixel buffers here are interleaved HWC bytes (row-major, {@code channels} bytes per pixel), the layout PNG
+ * encoders take. Channels: 1 = gray, 3 = RGB, 4 = RGBA (passed through in that order).
+ */
+public final class Pixels {
+    /** torchvision {@code make_grid} defaults used by sample.py. */
+    public static final int GRID_PADDING = 2;
+
+    private Pixels() {
+    }
+
+    /**
+     * Converts one CHW float image (values nominally in [-1, 1]) starting at {@code offset} to HWC uint8.
+     *
+     * <p>Per element, in float32 and in this order (anything else changes some bytes): {@code x = clamp(x, -1, 1)};
+     * {@code x = (x + 1) / 2}; {@code v = x * 255 + 0.5}; {@code clamp(v, 0, 255)}; truncate toward zero. This is
+     * torchvision's mapping, not diffusers' round-half-even one.
+     *
+     * @throws DitjException if any value is NaN (a diverged model must not produce a plausible-looking image)
+     */
+    public static byte[] toRgb8(float[] chw, int offset, int channels, int height, int width) {
+        checkChannels(channels);
+        if (height <= 0 || width <= 0) {
+            throw new IllegalArgumentException("image size must be positive, got " + height + "x" + width);
+        }
+        int plane = height * width;
+        if (offset < 0 || (long) offset + (long) channels * plane > chw.length) {
+            throw new IllegalArgumentException("image " + channels + "x" + height + "x" + width + " at offset "
+                    + offset + " does not fit in an array of length " + chw.length);
+        }
+        byte[] out = new byte[channels * plane];
+        for (int c = 0; c < channels; c++) {
+            int src = offset + c * plane;
+            for (int p = 0; p < plane; p++) {
+                float x = chw[src + p];
+                if (Float.isNaN(x)) {
+                    throw new DitjException("decoded image contains NaN (channel " + c + ", row " + p / width
+                            + ", column " + p % width + "); the model or sampler diverged");
+                }
+                out[p * channels + c] = (byte) quantize(x);
+            }
+        }
+        return out;
+    }
+
+    /** The save_image mapping of one non-NaN value to 0..255 (see {@link #toRgb8}). */
+    static int quantize(float x) {
+        x = Math.max(-1f, Math.min(1f, x));
+        x = (x + 1f) / 2f;
+        float v = x * 255f + 0.5f; // Java float arithmetic rounds each operation: no fused multiply-add
+        v = Math.max(0f, Math.min(255f, v));
+        return (int) v; // truncation toward zero; v >= 0 so this is floor
+    }
+
+    /**
+     * Lays images out like torchvision {@code make_grid(padding=2, pad_value=0)}: {@code min(nrow, n)} columns,
+     * filled row by row, every image framed by 2 zero pixels. A single image is returned as is (same array, no
+     * padding), as make_grid does. Use {@link #gridWidth} and {@link #gridHeight} for the result's size.
+     *
+     * @param images HWC images, each {@code height * width * channels} bytes
+     */
+    public static byte[] grid(List<byte[]> images, int height, int width, int channels, int nrow) {
+        checkChannels(channels);
+        int n = images.size();
+        if (n == 0) {
+            throw new IllegalArgumentException("no images to lay out");
+        }
+        if (nrow <= 0) {
+            throw new IllegalArgumentException("nrow must be positive, got " + nrow);
+        }
+        int imageBytes = height * width * channels;
+        for (int k = 0; k < n; k++) {
+            if (images.get(k).length != imageBytes) {
+                throw new IllegalArgumentException("image " + k + " has " + images.get(k).length
+                        + " bytes, expected " + height + "x" + width + "x" + channels + " = " + imageBytes);
+            }
+        }
+        if (n == 1) {
+            return images.get(0);
+        }
+        int xmaps = Math.min(nrow, n);
+        int gridW = gridWidth(n, width, nrow);
+        byte[] canvas = new byte[gridHeight(n, height, nrow) * gridW * channels]; // zero = pad value
+        int rowBytes = width * channels;
+        for (int k = 0; k < n; k++) {
+            int top = (k / xmaps) * (height + GRID_PADDING) + GRID_PADDING;
+            int left = (k % xmaps) * (width + GRID_PADDING) + GRID_PADDING;
+            byte[] img = images.get(k);
+            for (int y = 0; y < height; y++) {
+                System.arraycopy(img, y * rowBytes, canvas, ((top + y) * gridW + left) * channels, rowBytes);
+            }
+        }
+        return canvas;
+    }
+
+    /** Width in pixels of {@link #grid} for {@code n} images of width {@code width}. */
+    public static int gridWidth(int n, int width, int nrow) {
+        if (n == 1) {
+            return width;
+        }
+        int xmaps = Math.min(nrow, n);
+        return xmaps * (width + GRID_PADDING) + GRID_PADDING;
+    }
+
+    /** Height in pixels of {@link #grid} for {@code n} images of height {@code height}. */
+    public static int gridHeight(int n, int height, int nrow) {
+        if (n == 1) {
+            return height;
+        }
+        int xmaps = Math.min(nrow, n);
+        int ymaps = (n + xmaps - 1) / xmaps;
+        return ymaps * (height + GRID_PADDING) + GRID_PADDING;
+    }
+
+    private static void checkChannels(int channels) {
+        if (channels != 1 && channels != 3 && channels != 4) {
+            throw new IllegalArgumentException("channels must be 1, 3 or 4, got " + channels);
+        }
+    }
+}
