@@ -74,6 +74,10 @@ public final class VaeDecoder implements AutoCloseable {
         return config;
     }
 
+    public Ops ops() {
+        return ops;
+    }
+
     private Tensor constant(HostTensor host) {
         Tensor t = ops.constant(host);
         owned.add(t);

@@ -27,7 +27,9 @@ public final class GaussianDiffusion {
     /** The schedule for a respacing spec ("" = all 1000 steps, "250", "ddim50", ...). */
     public static GaussianDiffusion create(String respacing) {
         double[] base = linearBetas();
-        double[] abar = cumprod(base);
+        double[] alphas = new double[base.length];
+        for (int i = 0; i < base.length; i++) alphas[i] = 1.0 - base[i];
+        double[] abar = cumprod(alphas);
         int[] kept = Respacing.keptSteps(TRAIN_STEPS, respacing);
         double[] newBetas = new double[kept.length];
         double last = 1.0;

@@ -1,0 +1,59 @@
+package dev.ditj.cli;
+
+import dev.ditj.DitjException;
+import dev.ditj.convert.Converter;
+import dev.ditj.tensor.DType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        description = "Convert a PyTorch DiT or SD-VAE checkpoint (.pt, .ckpt, .bin, .safetensors or a diffusers "
+                + "folder) into a ditj model file. Never executes code from the checkpoint.")
+final class ConvertCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "INPUT", description = "checkpoint file or diffusers folder")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.safetensors")
+    Path output;
+
+    @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "fp32|bf16|fp16",
+            description = "storage dtype of the weights (default: ${DEFAULT-VALUE})")
+    String dtype;
+
+    @Option(names = "--num-heads", defaultValue = "0", paramLabel = "N",
+            description = "DiT attention heads; needed only for hidden sizes outside the official S/B/L/XL family")
+    int numHeads;
+
+    @Option(names = "--vae-config", paramLabel = "config.json",
+            description = "diffusers-style VAE config to use (for LDM files: group count, scaling/shift factors)")
+    Path vaeConfig;
+
+    @Option(names = "--class-names", paramLabel = "FILE",
+            description = "class names to store with a DiT: one per line (synonyms comma-separated)")
+    Path classNames;
+
+    @Override
+    public Integer call() {
+        List<String> names = null;
+        if (classNames != null) {
+            try {
+                names = Files.readAllLines(classNames, StandardCharsets.UTF_8).stream().filter(s -> !s.isBlank()).toList();
+            } catch (IOException e) {
+                throw new DitjException(classNames + ": cannot read class names: " + e.getMessage());
+            }
+        }
+        Converter.Report r = Converter.convert(input, output,
+                new Converter.Options(DType.parseFloat(dtype), numHeads, vaeConfig, names));
+        System.out.printf("converted %s (%s, %d tensors, %,d parameters, %s) -> %s%n", input, r.layout(), r.tensors(),
+                r.parameters(), dtype, output);
+        return 0;
+    }
+}

@@ -1,0 +1,46 @@
+package dev.ditj.sampling;
+
+import dev.ditj.tensor.Ops;
+import dev.ditj.tensor.Ops.DdpmCoefficients;
+import dev.ditj.tensor.Tensor;
+
+/**
+ * Ancestral DDPM as DiT's {@code p_sample_loop} (sample.py's sampler): learned-range variance when the model
+ * predicts it (else FIXED_LARGE), noise added on every step but the last, respaced steps.
+ */
+public final class DdpmSampler extends Sampler {
+    private final GaussianDiffusion diffusion;
+
+    public DdpmSampler(GaussianDiffusion diffusion) {
+        this.diffusion = diffusion;
+    }
+
+    @Override
+    public int steps() {
+        return diffusion.steps();
+    }
+
+    /** The float32 coefficients of respaced index i. */
+    public DdpmCoefficients coefficients(int i, boolean learnedVariance) {
+        GaussianDiffusion d = diffusion;
+        return new DdpmCoefficients((float) d.sqrtRecipAlphasCumprod[i], (float) d.sqrtRecipm1AlphasCumprod[i],
+                (float) d.posteriorMeanCoef1[i], (float) d.posteriorMeanCoef2[i],
+                (float) d.posteriorLogVarianceClipped[i], (float) d.logBetas[i], learnedVariance,
+                (float) d.fixedLargeLogVariance(i), i != 0);
+    }
+
+    @Override
+    public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener) {
+        boolean learned = model.outChannels() == 2 * model.channels();
+        int total = steps();
+        try (Tensor prediction = ops.alloc(predictionShape(model, x)); NoiseBuffer z = new NoiseBuffer(ops, x)) {
+            for (int k = 0; k < total; k++) {
+                int i = total - 1 - k;
+                model.predict(x, diffusion.timestepMap[i], prediction);
+                Tensor stepNoise = i != 0 ? z.fill(ops, noise, k) : null;
+                ops.ddpmStep(x, prediction, stepNoise, coefficients(i, learned));
+                listener.stepDone(k + 1, total);
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+package dev.ditj.sampling;
+
+import dev.ditj.tensor.Tensor;
+
+/** What a sampler calls each step: the model (with guidance folded in) on the current latents. */
+public interface Denoiser {
+    /** Latent channels C of x. */
+    int channels();
+
+    /** Channels of a prediction: C (ε only) or 2C (ε and the learned variance interpolation v). */
+    int outChannels();
+
+    /** {@code out [N, outChannels, I, I] = model(x [N, C, I, I], timestep)}, timestep in the original 0..999. */
+    void predict(Tensor x, int timestep, Tensor out);
+}

@@ -1,0 +1,79 @@
+package dev.ditj;
+
+import dev.ditj.convert.Converter;
+import dev.ditj.io.Npy;
+import dev.ditj.io.RawTensor;
+import dev.ditj.tensor.DType;
+import dev.ditj.tensor.HostTensor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** The fixture checkpoints converted once per test JVM into a temporary directory. */
+public final class TestModels {
+    private static final ConcurrentHashMap<String, Path> CONVERTED = new ConcurrentHashMap<>();
+    private static Path dir;
+
+    private TestModels() {
+    }
+
+    private static synchronized Path dir() {
+        if (dir == null) {
+            try {
+                dir = Files.createTempDirectory("ditj-models");
+                dir.toFile().deleteOnExit();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return dir;
+    }
+
+    private static Path convert(String key, Path input, Converter.Options options) {
+        return CONVERTED.computeIfAbsent(key, k -> {
+            Path out = dir().resolve(k + ".safetensors");
+            Converter.convert(input, out, options);
+            out.toFile().deleteOnExit();
+            return out;
+        });
+    }
+
+    /** dit_a: 2 blocks, hidden 144, 2 heads (head dim 72), patch 2, 8×8 latent, 10 classes, learned sigma. */
+    public static Path ditA() {
+        return convert("dit_a", Fixtures.file("dit_a.pt"), new Converter.Options(DType.F32, 2, null, null));
+    }
+
+    /** dit_b: 1 block, hidden 96, 4 heads, patch 4, 16×16 latent, 1000 classes, no learned sigma. */
+    public static Path ditB() {
+        return convert("dit_b", Fixtures.file("dit_b.pt"), new Converter.Options(DType.F32, 4, null, null));
+    }
+
+    /** vae_tiny from its diffusers folder. */
+    public static Path vaeTiny() {
+        return convert("vae_tiny", Fixtures.file("vae_tiny_diffusers"), Converter.Options.defaults());
+    }
+
+    /** The tiny VAE's config (its LDM files need it: shapes do not tell the group count). */
+    public static Path vaeTinyConfig() {
+        return Fixtures.file("vae_tiny_diffusers/config.json");
+    }
+
+    public static HostTensor floats(String fixture) {
+        RawTensor t = Npy.read(Fixtures.file(fixture));
+        return new HostTensor(t.shape(), t.toFloats());
+    }
+
+    public static int[] ints(String fixture) {
+        return Npy.read(Fixtures.file(fixture)).toInts();
+    }
+
+    public static byte[] bytes(String fixture) {
+        RawTensor t = Npy.read(Fixtures.file(fixture));
+        byte[] b = new byte[t.data().remaining()];
+        t.data().duplicate().get(b);
+        return b;
+    }
+}
