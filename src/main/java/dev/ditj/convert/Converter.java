@@ -57,6 +57,16 @@ public final class Converter {
     private Converter() {
     }
 
+    /** Names and shapes of every tensor a ditj DiT file with this config holds, in file order. */
+    public static Map<String, int[]> expectedTensors(DitConfig config) {
+        return DitLayout.expected(config);
+    }
+
+    /** Names and shapes of every tensor a ditj VAE file with this config holds, in file order. */
+    public static Map<String, int[]> expectedTensors(VaeConfig config) {
+        return VaeLayout.expected(config);
+    }
+
     public static Report convert(Path input, Path output, Options options) {
         SourceCheckpoint src = SourceCheckpoint.read(input);
         String file = src.weightsFile().toString();

@@ -1,7 +1,6 @@
 package dev.ditj.weights;
 
 import dev.ditj.DitjException;
-import dev.ditj.io.RawTensor;
 import dev.ditj.io.SafeTensors;
 import dev.ditj.model.DitConfig;
 import dev.ditj.model.VaeConfig;
@@ -23,14 +22,55 @@ import java.util.Set;
  */
 public final class WeightStore implements AutoCloseable {
     private final Path file;
-    private final SafeTensors.Reader reader;
+    private final Source reader;
     private final Map<String, String> metadata;
     private final Set<String> used = new HashSet<>();
 
-    private WeightStore(Path file, SafeTensors.Reader reader) {
+    /** Where the tensors come from: a file, or memory (benchmarks and tests). */
+    private interface Source extends AutoCloseable {
+        List<String> names();
+
+        boolean contains(String name);
+
+        Shape shape(String name);
+
+        DType dtype(String name);
+
+        float[] floats(String name);
+
+        @Override
+        void close();
+    }
+
+    private WeightStore(Path file, Source reader, Map<String, String> metadata) {
         this.file = file;
         this.reader = reader;
-        this.metadata = reader.metadata();
+        this.metadata = metadata;
+    }
+
+    /** Weights held in memory, with the metadata a file would carry (kind, config, ...). */
+    public static WeightStore inMemory(Map<String, HostTensor> tensors, Map<String, String> metadata) {
+        Map<String, HostTensor> copy = new java.util.LinkedHashMap<>(tensors);
+        Source src = new Source() {
+            public List<String> names() { return List.copyOf(copy.keySet()); }
+            public boolean contains(String name) { return copy.containsKey(name); }
+            public Shape shape(String name) { return copy.get(name).shape(); }
+            public DType dtype(String name) { return DType.F32; }
+            public float[] floats(String name) { return copy.get(name).data(); }
+            public void close() { }
+        };
+        return new WeightStore(Path.of("<memory>"), src, Map.copyOf(metadata));
+    }
+
+    private static Source fileSource(SafeTensors.Reader r) {
+        return new Source() {
+            public List<String> names() { return r.names(); }
+            public boolean contains(String name) { return r.contains(name); }
+            public Shape shape(String name) { return r.shape(name); }
+            public DType dtype(String name) { return r.dtype(name); }
+            public float[] floats(String name) { return r.get(name).toFloats(); }
+            public void close() { r.close(); }
+        };
     }
 
     public static WeightStore open(Path file) {
@@ -42,7 +82,7 @@ public final class WeightStore implements AutoCloseable {
             throw new DitjException(file + ": not a ditj model file (no ditj metadata); convert the checkpoint first: "
                     + "ditj convert " + file + " -o model.safetensors");
         }
-        return new WeightStore(file, reader);
+        return new WeightStore(file, fileSource(reader), md);
     }
 
     public Path file() {
@@ -102,9 +142,8 @@ public final class WeightStore implements AutoCloseable {
             throw new DitjException(file + ": tensor '" + name + "' has shape " + shape + ", expected "
                     + Arrays.toString(expected));
         }
-        RawTensor raw = reader.get(name);
         used.add(name);
-        return new HostTensor(shape, raw.toFloats());
+        return new HostTensor(shape, reader.floats(name));
     }
 
     /** Fails if the file holds tensors the model did not read (a config/weights mismatch). */

@@ -1,0 +1,285 @@
+package dev.ditj.ops;
+
+import dev.ditj.tensor.HostTensor;
+import dev.ditj.tensor.Ops;
+import dev.ditj.tensor.Ops.Activation;
+import dev.ditj.tensor.Shape;
+import dev.ditj.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+/**
+ * The op-test table (in the spirit of ggml's test-backend-ops): every {@link Ops} operation at a few shapes, each
+ * case a function that builds its inputs deterministically on a given backend, poisons its outputs with NaN, runs
+ * the op and returns the result. Any two backends can be compared on the same table; new op = new rows.
+ */
+public final class OpCases {
+    /** Shapes of a case list: tiny and irregular (any backend) or the real model shapes (fast backends). */
+    public enum Size { SMALL, REAL }
+
+    /** One row of the table. */
+    public record Case(String name, double tolerance, Function<Ops, float[]> run) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    private OpCases() {
+    }
+
+    /** Deterministic input data for one case. */
+    static final class Inputs {
+        private final Ops ops;
+        private final SplittableRandom rng;
+        private final List<Tensor> made = new ArrayList<>();
+
+        Inputs(Ops ops, long seed) {
+            this.ops = ops;
+            this.rng = new SplittableRandom(seed);
+        }
+
+        float[] values(int n, double scale, double offset) {
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) v[i] = (float) (offset + scale * (rng.nextDouble() * 2 - 1) * Math.sqrt(3));
+            return v;
+        }
+
+        Tensor random(double scale, int... dims) {
+            return random(scale, 0, dims);
+        }
+
+        Tensor random(double scale, double offset, int... dims) {
+            Shape s = Shape.of(dims);
+            Tensor t = ops.upload(new HostTensor(s, values(s.size(), scale, offset)));
+            made.add(t);
+            return t;
+        }
+
+        /** A weight: random with std 1/sqrt(fan-in), passed to the backend as a constant. */
+        Tensor weight(int... dims) {
+            Shape s = Shape.of(dims);
+            Tensor t = ops.constant(new HostTensor(s, values(s.size(), 1 / Math.sqrt(s.numel() / dims[0]), 0)));
+            made.add(t);
+            return t;
+        }
+
+        Tensor ints(int bound, int n) {
+            int[] v = new int[n];
+            for (int i = 0; i < n; i++) v[i] = rng.nextInt(bound);
+            Tensor t = ops.allocInts(Shape.of(n));
+            ops.writeInts(t, v);
+            made.add(t);
+            return t;
+        }
+
+        /** An output tensor filled with NaN, so anything the op fails to write shows up. */
+        Tensor poisoned(int... dims) {
+            Shape s = Shape.of(dims);
+            float[] nan = new float[s.size()];
+            Arrays.fill(nan, Float.NaN);
+            Tensor t = ops.upload(new HostTensor(s, nan));
+            made.add(t);
+            return t;
+        }
+
+        /** Tracks a tensor made by the case itself so it is closed with the inputs. */
+        Tensor adopt(Tensor t) {
+            made.add(t);
+            return t;
+        }
+
+        float[] read(Tensor t) {
+            ops.synchronize();
+            float[] r = ops.read(t);
+            made.forEach(Tensor::close);
+            return r;
+        }
+    }
+
+    private static void add(List<Case> list, String name, double tol, long seed, Function<Inputs, Tensor> body) {
+        list.add(new Case(name, tol, ops -> {
+            Inputs in = new Inputs(ops, seed);
+            return in.read(body.apply(in));
+        }));
+    }
+
+    public static List<Case> all(Size size) {
+        List<Case> c = new ArrayList<>();
+        boolean real = size == Size.REAL;
+        long seed = 1;
+
+        int[][] linears = real
+                ? new int[][] {{512, 1152, 3456}, {512, 1152, 4608}, {512, 4608, 1152}, {2, 1152, 6912}, {2048, 1152, 1152}}
+                : new int[][] {{1, 5, 3}, {7, 33, 70}, {130, 300, 97}, {2, 144, 864}, {16, 256, 144}};
+        for (int[] l : linears) {
+            for (Activation act : Activation.values()) {
+                add(c, "linear " + l[0] + "x" + l[1] + "->" + l[2] + " " + act, 1e-5, seed++, in -> {
+                    Tensor x = in.random(1, l[0], l[1]), w = in.weight(l[2], l[1]), b = in.random(0.1, l[2]);
+                    Tensor out = in.poisoned(l[0], l[2]);
+                    in.ops.linear(out, x, w, b, act);
+                    return out;
+                });
+            }
+        }
+        add(c, "linear without bias", 1e-5, seed++, in -> {
+            Tensor x = in.random(1, 9, 40), w = in.weight(33, 40), out = in.poisoned(9, 33);
+            in.ops.linear(out, x, w, null, Activation.NONE);
+            return out;
+        });
+        int n = real ? 2 * 256 * 1152 : 1000;
+        add(c, "add", 1e-6, seed++, in -> {
+            Tensor a = in.random(1, n), b = in.random(1, n), out = in.poisoned(n);
+            in.ops.add(out, a, b);
+            return out;
+        });
+        add(c, "silu", 1e-6, seed++, in -> {
+            Tensor a = in.random(4, n), out = in.poisoned(n);
+            in.ops.silu(out, a);
+            return out;
+        });
+        int[] dit = real ? new int[] {2, 256, 1152, 16} : new int[] {2, 16, 144, 2};
+        int[] dit2 = real ? new int[] {2, 1024, 1152, 16} : new int[] {3, 7, 24, 4};
+        for (int[] d : new int[][] {dit, dit2}) {
+            int b = d[0], t = d[1], h = d[2], heads = d[3];
+            add(c, "addTokenTable " + Arrays.toString(d), 1e-6, seed++, in -> {
+                Tensor x = in.random(1, b * t, h), table = in.random(1, t, h);
+                in.ops.addTokenTable(x, table, t);
+                return x;
+            });
+            add(c, "modulatedLayerNorm " + Arrays.toString(d), 1e-5, seed++, in -> {
+                Tensor x = in.random(3, 0.5, b * t, h), mod = in.random(0.5, b, 6 * h), out = in.poisoned(b * t, h);
+                in.ops.modulatedLayerNorm(out, x, mod, 3, 4, t, 1e-6f);
+                return out;
+            });
+            add(c, "gatedResidual " + Arrays.toString(d), 1e-6, seed++, in -> {
+                Tensor x = in.random(1, b * t, h), y = in.random(1, b * t, h), mod = in.random(0.5, b, 6 * h);
+                in.ops.gatedResidual(x, y, mod, 5, t);
+                return x;
+            });
+            add(c, "attention " + Arrays.toString(d), 1e-5, seed++, in -> {
+                Tensor qkv = in.random(1.5, b * t, 3 * h), out = in.poisoned(b * t, h);
+                in.ops.attention(out, qkv, b, t, heads, (float) (1 / Math.sqrt(h / heads)));
+                return out;
+            });
+        }
+        int[] vaeAttn = real ? new int[] {1, 1024, 512} : new int[] {2, 70, 64};
+        add(c, "attention single head " + Arrays.toString(vaeAttn), 1e-5, seed++, in -> {
+            int b = vaeAttn[0], t = vaeAttn[1], h = vaeAttn[2];
+            Tensor qkv = in.random(1, b * t, 3 * h), out = in.poisoned(b * t, h);
+            in.ops.attention(out, qkv, b, t, 1, (float) (1 / Math.sqrt(h)));
+            return out;
+        });
+        add(c, "embeddingLookup", 0, seed++, in -> {
+            Tensor table = in.random(1, 11, 40), y = in.ints(11, 5), out = in.poisoned(5, 40);
+            in.ops.embeddingLookup(out, table, y);
+            return out;
+        });
+        add(c, "timestepFrequencies", 1e-6, seed++, in -> {
+            float[] t = {0, 1, 250, 500, 999};
+            Tensor tt = in.adopt(in.ops.upload(new HostTensor(Shape.of(5), t)));
+            Tensor freqs = in.adopt(in.ops.upload(new HostTensor(Shape.of(128), dev.ditj.model.TimestepFrequencies.table())));
+            Tensor out = in.poisoned(5, 256);
+            in.ops.timestepFrequencies(out, tt, freqs);
+            return out;
+        });
+        for (int p : new int[] {2, 4}) {
+            int b = 2, ch = 4, s = real ? 32 : 8, g = s / p;
+            add(c, "patchify p" + p, 0, seed++, in -> {
+                Tensor x = in.random(1, b, ch, s, s), out = in.poisoned(b * g * g, ch * p * p);
+                in.ops.patchify(out, x, p);
+                return out;
+            });
+            add(c, "unpatchify p" + p, 0, seed++, in -> {
+                Tensor x = in.random(1, b * g * g, p * p * 8), out = in.poisoned(b, 8, s, s);
+                in.ops.unpatchify(out, x, p, 8);
+                return out;
+            });
+        }
+        int[][] convs = real
+                ? new int[][] {{1, 512, 512, 32, 32, 3}, {1, 256, 128, 256, 256, 3}, {1, 512, 256, 128, 128, 1}, {1, 4, 512, 32, 32, 3}}
+                : new int[][] {{2, 5, 7, 9, 11, 3}, {1, 16, 32, 8, 8, 3}, {2, 12, 6, 5, 7, 1}, {1, 3, 40, 4, 4, 3}};
+        for (int[] v : convs) {
+            for (boolean residual : new boolean[] {false, true}) {
+                add(c, "conv2d " + Arrays.toString(v) + (residual ? " +residual" : ""), 1e-5, seed++, in -> {
+                    Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(v[2], v[1], v[5], v[5]);
+                    Tensor b = in.random(0.1, v[2]), r = residual ? in.random(1, v[0], v[2], v[3], v[4]) : null;
+                    Tensor out = in.poisoned(v[0], v[2], v[3], v[4]);
+                    in.ops.conv2d(out, x, w, b, r);
+                    return out;
+                });
+            }
+        }
+        int[] gn = real ? new int[] {1, 128, 256, 256, 32} : new int[] {2, 32, 5, 6, 8};
+        for (boolean silu : new boolean[] {false, true}) {
+            add(c, "groupNorm " + Arrays.toString(gn) + (silu ? " +silu" : ""), 1e-5, seed++, in -> {
+                Tensor x = in.random(2, 0.3, gn[0], gn[1], gn[2], gn[3]);
+                Tensor g = in.random(0.2, 1, gn[1]), be = in.random(0.1, gn[1]), out = in.poisoned(gn[0], gn[1], gn[2], gn[3]);
+                in.ops.groupNorm(out, x, g, be, gn[4], 1e-6f, silu);
+                return out;
+            });
+        }
+        int[] up = real ? new int[] {1, 512, 64, 64} : new int[] {2, 3, 5, 7};
+        add(c, "upsampleNearest2x", 0, seed++, in -> {
+            Tensor x = in.random(1, up), out = in.poisoned(up[0], up[1], 2 * up[2], 2 * up[3]);
+            in.ops.upsampleNearest2x(out, x);
+            return out;
+        });
+        int[] tok = real ? new int[] {1, 512, 32, 32} : new int[] {2, 6, 3, 5};
+        add(c, "channelsToTokens", 0, seed++, in -> {
+            Tensor x = in.random(1, tok), out = in.poisoned(tok[0] * tok[2] * tok[3], tok[1]);
+            in.ops.channelsToTokens(out, x);
+            return out;
+        });
+        add(c, "tokensToChannels +residual", 1e-6, seed++, in -> {
+            Tensor x = in.random(1, tok[0] * tok[2] * tok[3], tok[1]), r = in.random(1, tok), out = in.poisoned(tok);
+            in.ops.tokensToChannels(out, x, r);
+            return out;
+        });
+        add(c, "channelAffine", 1e-6, seed++, in -> {
+            Tensor x = in.random(3, 2, 4, 5, 5), out = in.poisoned(2, 4, 5, 5);
+            in.ops.channelAffine(out, x, new float[] {1, 0.5f, 2, 3}, 0.18215f, new float[] {0, 1, -1, 0.25f});
+            return out;
+        });
+        int lat = real ? 32 : 4;
+        add(c, "cfgCombine 3 channels", 1e-6, seed++, in -> {
+            Tensor m = in.random(1, 4, 8, lat, lat), out = in.poisoned(2, 8, lat, lat);
+            in.ops.cfgCombine(out, m, 3, 4f);
+            return out;
+        });
+        for (boolean learned : new boolean[] {true, false}) {
+            for (boolean noise : new boolean[] {true, false}) {
+                add(c, "ddpmStep learned=" + learned + " noise=" + noise, 1e-6, seed++, in -> {
+                    int oc = learned ? 8 : 4;
+                    Tensor x = in.random(1, 2, 4, lat, lat), m = in.random(1, 2, oc, lat, lat), z = in.random(1, 2, 4, lat, lat);
+                    in.ops.ddpmStep(x, m, noise ? z : null,
+                            new Ops.DdpmCoefficients(1.2f, 0.6f, 0.3f, 0.7f, -6f, -4f, learned, -5f, noise));
+                    return x;
+                });
+            }
+        }
+        for (boolean noise : new boolean[] {true, false}) {
+            add(c, "ddimStep noise=" + noise, 1e-6, seed++, in -> {
+                Tensor x = in.random(1, 2, 4, lat, lat), m = in.random(1, 2, 8, lat, lat), z = in.random(1, 2, 4, lat, lat);
+                in.ops.ddimStep(x, m, noise ? z : null, new Ops.DdimCoefficients(1.1f, 0.45f, 0.95f, 0.2f, 0.3f, noise));
+                return x;
+            });
+        }
+        for (boolean second : new boolean[] {false, true}) {
+            add(c, "dpmSolverStep second=" + second, 1e-6, seed++, in -> {
+                Tensor x = in.random(1, 2, 4, lat, lat), m = in.random(1, 2, 4, lat, lat);
+                Tensor x0 = in.poisoned(2, 4, lat, lat), prev = in.random(1, 2, 4, lat, lat);
+                in.ops.dpmSolverStep(x, m, x0, prev, new Ops.DpmSolverCoefficients(0.8f, 0.6f, 0.9f, -0.3f, second, 1.7f));
+                float[] xs = in.ops.read(x), x0s = in.ops.read(x0);
+                float[] both = Arrays.copyOf(xs, xs.length + x0s.length);
+                System.arraycopy(x0s, 0, both, xs.length, x0s.length);
+                return in.adopt(in.ops.upload(new HostTensor(Shape.of(both.length), both)));
+            });
+        }
+        return c;
+    }
+}
