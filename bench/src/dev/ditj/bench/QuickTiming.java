@@ -14,7 +14,9 @@ public final class QuickTiming {
     public static void main(String[] args) {
         int image = args.length > 0 ? Integer.parseInt(args[0]) : 256, batch = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         DitConfig c = RandomModels.ditXl2(image);
-        try (CpuOps ops = new CpuOps(); WeightStore w = RandomModels.dit(c, 1)) {
+        try (CpuOps cpu = new CpuOps(); WeightStore w = RandomModels.dit(c, 1)) {
+            var wrapped = dev.ditj.tensor.OpProfiler.wrap(cpu);
+            dev.ditj.tensor.Ops ops = wrapped.getKey();
             Dit dit = new Dit(c, w, ops);
             int s = c.inputSize();
             Tensor x = ops.upload(new HostTensor(Shape.of(batch, 4, s, s), new float[batch * 4 * s * s]));
@@ -26,6 +28,8 @@ public final class QuickTiming {
                 long t0 = System.nanoTime();
                 dit.forward(ws, x, t, y, out);
                 System.out.printf("forward %.3f s%n", (System.nanoTime() - t0) / 1e9);
+                if (i == 3) System.out.print(wrapped.getValue().report());
+                wrapped.getValue().reset();
             }
         }
     }

@@ -133,37 +133,9 @@ public final class CpuOps implements Ops {
         float[] xf = f(x), of = f(out);
         float[] bf = bias == null ? null : f(bias);
         Gemm.multiply(par, m, n, k, Gemm.rowMajorA(xf, 0, k), weightAsB(cpu(w)), of, 0, n,
-                (c, cOff, ldc, i0, i1, j0, j1) -> {
-                    for (int i = i0; i < i1; i++) {
-                        int row = cOff + i * ldc;
-                        for (int j = j0; j < j1; j++) {
-                            float v = bf == null ? c[row + j] : c[row + j] + bf[j];
-                            c[row + j] = activate(v, act);
-                        }
-                    }
+                bf == null && act == Activation.NONE ? Gemm.Epilogue.NONE : (c, cOff, ldc, i0, i1, j0, j1) -> {
+                    for (int i = i0; i < i1; i++) RowKernels.BEST.biasActivation(c, cOff + i * ldc + j0, j1 - j0, bf, j0, act);
                 });
-    }
-
-    private static float activate(float v, Activation act) {
-        switch (act) {
-            case SILU:
-                return silu(v);
-            case GELU_TANH:
-                return geluTanh(v);
-            default:
-                return v;
-        }
-    }
-
-    static float silu(float v) {
-        return (float) (v / (1.0 + Math.exp(-(double) v)));
-    }
-
-    private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
-
-    static float geluTanh(float v) {
-        double x = v;
-        return (float) (0.5 * x * (1.0 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))));
     }
 
     /** A Linear weight [N, K] as the GEMM's B = Wᵀ, packed once for constants. */
@@ -215,7 +187,8 @@ public final class CpuOps implements Ops {
         float[] o = f(out), v = f(x);
         int n = sameSize(out, x, x);
         par.forRange(n, (from, to) -> {
-            for (int i = from; i < to; i++) o[i] = silu(v[i]);
+            System.arraycopy(v, from, o, from, to - from);
+            RowKernels.BEST.biasActivation(o, from, to - from, null, 0, Activation.SILU);
         });
     }
 
@@ -340,22 +313,12 @@ public final class CpuOps implements Ops {
         });
     }
 
-    /** softmax(scale · row), max subtracted first; the sum accumulates in float64. */
+    /** softmax(scale · row), its max subtracted first as PyTorch does. */
     private static void softmaxRow(float[] s, int off, int n, float scale) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            float v = s[off + j] * scale;
-            s[off + j] = v;
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (int j = 0; j < n; j++) {
-            double e = Math.exp((double) s[off + j] - max);
-            s[off + j] = (float) e;
-            sum += e;
-        }
-        float inv = (float) (1.0 / sum);
-        for (int j = 0; j < n; j++) s[off + j] *= inv;
+        RowKernels k = RowKernels.BEST;
+        float max = k.scaledMax(s, off, n, scale);
+        float sum = k.scaledExp(s, off, n, scale, max);
+        k.scale(s, off, n, 1f / sum);
     }
 
     @Override
@@ -479,12 +442,10 @@ public final class CpuOps implements Ops {
             double rstd = 1.0 / Math.sqrt(var / n + eps);
             int c0 = (bg % groups) * cpg;
             for (int c = 0; c < cpg; c++) {
-                double scale = rstd * g[c0 + c], shift = be[c0 + c];
-                int co = off + c * spatial;
-                for (int i = 0; i < spatial; i++) {
-                    float v = (float) ((xf[co + i] - mean) * scale + shift);
-                    o[co + i] = silu ? silu(v) : v;
-                }
+                // y = x·(rstd·γ) + (β - mean·rstd·γ): PyTorch's fused form, one multiply-add per element
+                double scale = rstd * g[c0 + c];
+                RowKernels.BEST.affineActivation(xf, off + c * spatial, o, off + c * spatial, spatial, (float) scale,
+                        (float) (be[c0 + c] - mean * scale), silu ? Activation.SILU : Activation.NONE);
             }
         });
     }

@@ -13,11 +13,11 @@ final class Gemm {
     static final MicroKernel KERNEL = MicroKernel.best();
     static final int MR = MicroKernel.MR;
     static final int NR = KERNEL.nr();
-    static final int KC = 256;
+    static final int KC = Integer.getInteger("ditj.gemm.kc", 256);
     /** Rows per tile when A is packed on the fly (activations); a pre-packed A may use up to MC_MAX rows. */
-    static final int MC = 96;
+    static final int MC = Integer.getInteger("ditj.gemm.mc", 96);
     static final int MC_MAX = 512;
-    static final int NC = 12 * NR;
+    static final int NC = Integer.getInteger("ditj.gemm.ncPanels", 12) * NR;
 
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(
             () -> new float[][] {new float[MC_MAX * KC], new float[NC * KC], new float[MR * NR]});
@@ -141,51 +141,49 @@ final class Gemm {
         return (a + b - 1) / b;
     }
 
-    /** C (row-major from {@code cOff}, leading dimension ldc) = A·B, then the epilogue per tile. */
+    /**
+     * C (row-major from {@code cOff}, leading dimension ldc) = A·B, then the epilogue per tile.
+     *
+     * <p>Tasks are column strips of C (and, only when there are too few strips for the threads, row bands too).
+     * A strip walks all its rows with one packed B block resident in L2, so each weight is read from memory once
+     * per call: the weights of a DiT layer do not fit in any cache, and re-reading them per row band made the
+     * whole forward memory bound.
+     */
     static void multiply(Parallel par, int m, int n, int k, A a, B b, float[] c, int cOff, int ldc, Epilogue epilogue) {
         if (m == 0 || n == 0) return;
         if (a instanceof PackedA pa && (pa.m != m || pa.k != k) || b instanceof PackedB pb && (pb.n != n || pb.k != k)) {
             throw new IllegalArgumentException("packed operand does not match " + m + "x" + n + "x" + k);
         }
-        int mc = a instanceof PackedA ? Math.min(MC_MAX, ceilDiv(m, MR) * MR) : MC;
-        int tilesM = ceilDiv(m, mc), tilesN = ceilDiv(n, NC);
-        // Few row tiles but many columns (e.g. a conv with all output channels in one tile): keep both threads busy
-        // by shrinking the column tiles rather than packing A twice.
-        int nc = NC;
-        if (tilesM * tilesN < 2 * par.threads() && n > NR) {
-            int wantN = ceilDiv(2 * par.threads(), tilesM);
-            nc = Math.min(NC, Math.max(NR, ceilDiv(ceilDiv(n, wantN), NR) * NR));
-            tilesN = ceilDiv(n, nc);
-        }
-        final int mcF = mc, ncF = nc, tilesNF = tilesN;
-        par.forEach(tilesM * tilesN, t -> tile(m, n, k, a, b, c, cOff, ldc, epilogue,
-                (t / tilesNF) * mcF, (t % tilesNF) * ncF, mcF, ncF));
+        int threads = par.threads();
+        int panels = ceilDiv(n, NR);
+        // Column strips: at least 4 per thread when possible, at most NC wide.
+        int strips = Math.max(ceilDiv(panels * NR, NC), Math.min(panels, 4 * threads));
+        int stripPanels = ceilDiv(panels, strips);
+        strips = ceilDiv(panels, stripPanels);
+        int bands = 1;
+        if (strips < 2 * threads && threads > 1) bands = Math.min(ceilDiv(m, MR), ceilDiv(2 * threads, strips));
+        int bandRows = ceilDiv(ceilDiv(m, bands), MR) * MR;
+        bands = ceilDiv(m, bandRows);
+        final int nc = stripPanels * NR, stripsF = strips;
+        par.forEach(strips * bands, t -> {
+            int band = t / stripsF, strip = t % stripsF;
+            int i0 = band * bandRows, j0 = strip * nc;
+            tile(k, a, b, c, cOff, ldc, epilogue, i0, Math.min(m, i0 + bandRows), j0, Math.min(n, j0 + nc));
+        });
     }
 
-    private static void tile(int m, int n, int k, A a, B b, float[] c, int cOff, int ldc, Epilogue epilogue,
-                             int i0, int j0, int mcMax, int ncMax) {
-        int mc = Math.min(mcMax, m - i0), nc = Math.min(ncMax, n - j0);
-        if (k == 0) {
-            for (int i = i0; i < i0 + mc; i++) java.util.Arrays.fill(c, cOff + i * ldc + j0, cOff + i * ldc + j0 + nc, 0f);
-            epilogue.apply(c, cOff, ldc, i0, i0 + mc, j0, j0 + nc);
-            return;
-        }
+    /** Rows [i0, i1) × columns [j0, j1) of C: for each K block, the B block is packed once and every row reuses it. */
+    private static void tile(int k, A a, B b, float[] c, int cOff, int ldc, Epilogue epilogue,
+                             int i0, int i1, int j0, int j1) {
+        int nc = j1 - j0;
         float[][] buffers = BUFFERS.get();
         float[] tile = buffers[2];
+        // The kernel only accumulates, so this part of C starts at zero.
+        for (int i = i0; i < i1; i++) java.util.Arrays.fill(c, cOff + i * ldc + j0, cOff + i * ldc + j1, 0f);
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
-            float[] aData, bData;
-            int aBase, aStride, bBase, bStride;
-            if (a instanceof PackedA pa) {
-                aData = pa.data;
-                aStride = pa.k * MR;
-                aBase = (i0 / MR) * aStride + k0 * MR;
-            } else {
-                aData = buffers[0];
-                a.pack(aData, i0, mc, k0, kc);
-                aStride = kc * MR;
-                aBase = 0;
-            }
+            float[] bData;
+            int bBase, bStride;
             if (b instanceof PackedB pb) {
                 bData = pb.data;
                 bStride = pb.k * NR;
@@ -196,28 +194,43 @@ final class Gemm {
                 bStride = kc * NR;
                 bBase = 0;
             }
-            boolean accumulate = k0 > 0;
-            for (int jr = 0; jr < nc; jr += NR) {
-                int nr = Math.min(NR, nc - jr);
-                int bOff = bBase + (jr / NR) * bStride;
-                for (int ir = 0; ir < mc; ir += MR) {
-                    int mr = Math.min(MR, mc - ir);
-                    int aOff = aBase + (ir / MR) * aStride;
-                    int co = cOff + (i0 + ir) * ldc + j0 + jr;
-                    if (mr == MR && nr == NR) {
-                        KERNEL.run(kc, aData, aOff, bData, bOff, c, co, ldc, accumulate);
-                    } else {
-                        KERNEL.run(kc, aData, aOff, bData, bOff, tile, 0, NR, false);
-                        for (int i = 0; i < mr; i++) {
-                            int row = co + i * ldc;
-                            for (int j = 0; j < nr; j++) {
-                                c[row + j] = accumulate ? c[row + j] + tile[i * NR + j] : tile[i * NR + j];
+            int mcMax = a instanceof PackedA ? MC_MAX : MC;
+            for (int ic = i0; ic < i1; ic += mcMax) {
+                int mc = Math.min(mcMax, i1 - ic);
+                float[] aData;
+                int aBase, aStride;
+                if (a instanceof PackedA pa) {
+                    aData = pa.data;
+                    aStride = pa.k * MR;
+                    aBase = (ic / MR) * aStride + k0 * MR;
+                } else {
+                    aData = buffers[0];
+                    a.pack(aData, ic, mc, k0, kc);
+                    aStride = kc * MR;
+                    aBase = 0;
+                }
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = Math.min(NR, nc - jr);
+                    int bOff = bBase + (jr / NR) * bStride;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = Math.min(MR, mc - ir);
+                        int aOff = aBase + (ir / MR) * aStride;
+                        int co = cOff + (ic + ir) * ldc + j0 + jr;
+                        if (mr == MR && nr == NR) {
+                            KERNEL.run(kc, aData, aOff, bData, bOff, c, co, ldc);
+                        } else {
+                            // Edge: the full MR x NR block in scratch, then add the part inside C.
+                            java.util.Arrays.fill(tile, 0f);
+                            KERNEL.run(kc, aData, aOff, bData, bOff, tile, 0, NR);
+                            for (int i = 0; i < mr; i++) {
+                                int row = co + i * ldc;
+                                for (int j = 0; j < nr; j++) c[row + j] += tile[i * NR + j];
                             }
                         }
                     }
                 }
             }
         }
-        epilogue.apply(c, cOff, ldc, i0, i0 + mc, j0, j0 + nc);
+        epilogue.apply(c, cOff, ldc, i0, i1, j0, j1);
     }
 }

@@ -10,7 +10,7 @@ final class ScalarMicroKernel implements MicroKernel {
     }
 
     @Override
-    public void run(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc, boolean accumulate) {
+    public void run(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc) {
         float[] acc = new float[MR * NR];
         for (int k = 0; k < kc; k++) {
             int ak = aOff + k * MR, bk = bOff + k * NR;
@@ -22,7 +22,7 @@ final class ScalarMicroKernel implements MicroKernel {
         }
         for (int i = 0; i < MR; i++) {
             int co = cOff + i * ldc;
-            for (int j = 0; j < NR; j++) c[co + j] = accumulate ? c[co + j] + acc[i * NR + j] : acc[i * NR + j];
+            for (int j = 0; j < NR; j++) c[co + j] += acc[i * NR + j];
         }
     }
 }

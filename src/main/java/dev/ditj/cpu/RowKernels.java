@@ -1,0 +1,92 @@
+package dev.ditj.cpu;
+
+import dev.ditj.tensor.Ops.Activation;
+
+/**
+ * Row-wise float kernels that dominate once the GEMM is fast: bias + activation epilogues and the softmax's
+ * exponentials. The Vector API version is used when the incubator module is present; both evaluate the same
+ * formulas in float32 (GELU-tanh as {@code v / (1 + exp(-2·√(2/π)·(v + 0.044715·v³)))}, which is
+ * {@code 0.5·v·(1 + tanh(...))} rewritten with one exp).
+ */
+interface RowKernels {
+    RowKernels BEST = best();
+
+    /** {@code row[i] = act(row[i] + bias[biasOff + i])} for i < n; bias may be null. */
+    void biasActivation(float[] row, int off, int n, float[] bias, int biasOff, Activation act);
+
+    /** {@code dst[i] = act(src[i]·mul + add)} for i < n (src and dst may be the same array). */
+    void affineActivation(float[] src, int srcOff, float[] dst, int dstOff, int n, float mul, float add, Activation act);
+
+    /** {@code x[i] = exp(x[i]·scale - max)} for i < n; returns the sum of the results. */
+    float scaledExp(float[] x, int off, int n, float scale, float max);
+
+    /** {@code x[i] *= factor}. */
+    void scale(float[] x, int off, int n, float factor);
+
+    /** max over {@code x[i]·scale}. */
+    float scaledMax(float[] x, int off, int n, float scale);
+
+    float GELU_K = (float) (2 * Math.sqrt(2 / Math.PI));
+
+    static float gelu(float v) {
+        return v / (1f + (float) Math.exp(-GELU_K * (v + 0.044715f * v * v * v)));
+    }
+
+    static float silu(float v) {
+        return v / (1f + (float) Math.exp(-v));
+    }
+
+    private static RowKernels best() {
+        if (!Boolean.getBoolean("ditj.cpu.scalar") && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
+            try {
+                return (RowKernels) Class.forName("dev.ditj.cpu.VectorRowKernels").getDeclaredConstructor().newInstance();
+            } catch (ReflectiveOperationException | LinkageError e) {
+                // fall back to scalar
+            }
+        }
+        return new Scalar();
+    }
+
+    /** Plain loops; also the reference the vector version is tested against. */
+    final class Scalar implements RowKernels {
+        @Override
+        public void biasActivation(float[] row, int off, int n, float[] bias, int biasOff, Activation act) {
+            for (int i = 0; i < n; i++) {
+                float v = bias == null ? row[off + i] : row[off + i] + bias[biasOff + i];
+                row[off + i] = act == Activation.GELU_TANH ? gelu(v) : act == Activation.SILU ? silu(v) : v;
+            }
+        }
+
+        @Override
+        public void affineActivation(float[] src, int srcOff, float[] dst, int dstOff, int n, float mul, float add,
+                                     Activation act) {
+            for (int i = 0; i < n; i++) {
+                float v = src[srcOff + i] * mul + add;
+                dst[dstOff + i] = act == Activation.GELU_TANH ? gelu(v) : act == Activation.SILU ? silu(v) : v;
+            }
+        }
+
+        @Override
+        public float scaledExp(float[] x, int off, int n, float scale, float max) {
+            float sum = 0;
+            for (int i = 0; i < n; i++) {
+                float e = (float) Math.exp(x[off + i] * scale - max);
+                x[off + i] = e;
+                sum += e;
+            }
+            return sum;
+        }
+
+        @Override
+        public void scale(float[] x, int off, int n, float factor) {
+            for (int i = 0; i < n; i++) x[off + i] *= factor;
+        }
+
+        @Override
+        public float scaledMax(float[] x, int off, int n, float scale) {
+            float m = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) m = Math.max(m, x[off + i] * scale);
+            return m;
+        }
+    }
+}
