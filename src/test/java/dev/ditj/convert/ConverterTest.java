@@ -136,6 +136,7 @@ class ConverterTest {
         assertEquals("DiT-S/2", new DitConfig(4, 32, 2, 384, 12, 6, 4.0, 1000, true).familyName());
         assertEquals("DiT-XL/8", new DitConfig(4, 64, 8, 1152, 28, 16, 4.0, 1000, true).familyName());
         put(t, "x_embedder.proj.weight", 144, 4, 2, 2);
+        put(t, "pos_embed", 1, 256, 144);
         DitjException e = assertThrows(DitjException.class, () -> DitLayout.inferConfig(t, 0, "odd.pt"));
         assertTrue(e.getMessage().contains("--num-heads"), e.getMessage());
     }
