@@ -1,0 +1,179 @@
+package dev.ditj.cli;
+
+import dev.ditj.Compare;
+import dev.ditj.Fixtures;
+import dev.ditj.TestModels;
+import dev.ditj.image.Png;
+import dev.ditj.io.Npy;
+import dev.ditj.io.RawTensor;
+import dev.ditj.tensor.DType;
+import dev.ditj.tensor.Shape;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line end to end (in-process, the same code path as ./ditj), against the fixtures. */
+class CliTest {
+    @TempDir
+    Path tmp;
+
+    record Run(int code, String out, String err) {
+    }
+
+    static synchronized Run ditj(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    private static String f(String fixture) {
+        return Fixtures.file(fixture).toString();
+    }
+
+    private static float[] floats(Path npy) {
+        return Npy.read(npy).toFloats();
+    }
+
+    private Path convertDitA() {
+        Path model = tmp.resolve("dit_a.safetensors");
+        Run r = ditj("convert", f("dit_a.pt"), "-o", model.toString(), "--num-heads", "2");
+        assertEquals(0, r.code(), r.err());
+        return model;
+    }
+
+    private Path convertVae() {
+        Path vae = tmp.resolve("vae.safetensors");
+        Run r = ditj("convert", f("vae_tiny_diffusers"), "-o", vae.toString(), "--dtype", "fp32");
+        assertEquals(0, r.code(), r.err());
+        return vae;
+    }
+
+    @Test
+    void convertInfoAndForwardReproduceTheFixtures() {
+        Path model = convertDitA();
+        Run info = ditj("info", model.toString());
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("DiT") && info.out().contains("10 classes") && info.out().contains("F32"), info.out());
+
+        Path out = tmp.resolve("out.npy");
+        Run r = ditj("forward", "--model", model.toString(), "--x", f("dit_a_forward_x.npy"), "--t", f("dit_a_forward_t.npy"),
+                "--y", f("dit_a_forward_y.npy"), "-o", out.toString(), "--backend", "cpu");
+        assertEquals(0, r.code(), r.err());
+        Compare.assertRelL2(floats(out), TestModels.floats("dit_a_forward_out.npy").data(), 1e-5, "cli forward");
+
+        r = ditj("forward", "--model", model.toString(), "--x", f("dit_a_cfg_x.npy"), "--t", f("dit_a_cfg_t.npy"),
+                "--y", f("dit_a_cfg_y.npy"), "--cfg-scale", "4", "-o", out.toString());
+        assertEquals(0, r.code(), r.err());
+        Compare.assertRelL2(floats(out), TestModels.floats("dit_a_cfg_out.npy").data(), 1e-5, "cli forward cfg");
+    }
+
+    @Test
+    void decodeWritesImagePixelsAndPng() throws Exception {
+        Path vae = convertVae();
+        Path out = tmp.resolve("img.npy"), pixels = tmp.resolve("px.npy"), png = tmp.resolve("img.png");
+        Run r = ditj("decode", "--vae", vae.toString(), "--latent", f("vae_decode_z.npy"), "-o", out.toString(),
+                "--pixels", pixels.toString(), "--png", png.toString());
+        assertEquals(0, r.code(), r.err());
+        Compare.assertRelL2(floats(out), TestModels.floats("vae_decode_out.npy").data(), 1e-5, "cli decode");
+        RawTensor px = Npy.read(pixels);
+        assertEquals(Shape.of(2, 64, 64, 3), px.shape());
+        byte[] b = new byte[px.data().remaining()];
+        px.data().get(b);
+        Compare.assertPixels(b, TestModels.bytes("vae_decode_pixels.npy"), 0.001, "cli pixels");
+        Png.Decoded d = Png.decode(Files.readAllBytes(png));
+        assertEquals(2 * 66 + 2, d.width());
+        assertEquals(68, d.height());
+    }
+
+    @Test
+    void generateWithRecordedNoiseReproducesOfficialDdpm() {
+        Path model = convertDitA(), vae = convertVae();
+        Path latent = tmp.resolve("latent.npy"), png = tmp.resolve("g.png");
+        Run r = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "1", "5",
+                "--sampler", "ddpm", "--steps", "10", "--cfg-scale", "4", "--noise", f("sample_ddpm10_z.npy"),
+                "--step-noise", f("sample_ddpm10_noise.npy"), "--save-latent", latent.toString(), "-o", png.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("wrote"), r.out());
+        assertTrue(r.err().contains("sampling"), "progress bar on stderr: " + r.err());
+        Compare.assertRelL2(floats(latent), TestModels.floats("sample_ddpm10_final.npy").data(), 1e-5, "cli generate ddpm-10");
+        assertTrue(Files.exists(png));
+    }
+
+    @Test
+    void generateDdimMatchesTheEndToEndPixels() throws Exception {
+        Path model = convertDitA(), vae = convertVae();
+        Path png = tmp.resolve("e2e.png");
+        Run r = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "1", "5",
+                "--sampler", "ddim", "--steps", "10", "--noise", f("e2e_ddim10_z.npy"), "-o", png.toString());
+        assertEquals(0, r.code(), r.err());
+        Png.Decoded d = Png.decode(Files.readAllBytes(png));
+        byte[] expected = TestModels.bytes("e2e_ddim10_pixels.npy"); // [2, 64, 64, 3]
+        byte[] actual = new byte[expected.length];
+        int w = d.width();
+        for (int img = 0; img < 2; img++) {
+            for (int y = 0; y < 64; y++) {
+                // grid: 2 px padding, images side by side
+                System.arraycopy(d.pixels(), ((2 + y) * w + 2 + img * 66) * 3, actual, (img * 64 + y) * 64 * 3, 64 * 3);
+            }
+        }
+        Compare.assertPixels(actual, expected, 0.001, "cli e2e pixels");
+    }
+
+    @Test
+    void unknownClassNameListsCloseMatchesAndWritesNothing() {
+        Path model = tmp.resolve("dit_b.safetensors");
+        assertEquals(0, ditj("convert", f("dit_b.pt"), "-o", model.toString(), "--num-heads", "4").code());
+        Path vae = convertVae(), png = tmp.resolve("x.png");
+        Run r = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "goldfsh", "-o", png.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("unknown class 'goldfsh'") && r.err().contains("goldfish (1)"), r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+        assertFalse(Files.exists(png));
+
+        Run list = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--list-classes");
+        assertEquals(0, list.code(), list.err());
+        assertTrue(list.out().contains("golden retriever"), list.out().substring(0, 200));
+    }
+
+    @Test
+    void wrongNpyShapeIsNamedAndNothingWritten() {
+        Path model = convertDitA(), out = tmp.resolve("o.npy"), bad = tmp.resolve("bad.npy");
+        Npy.write(bad, RawTensor.ofFloats(new float[3 * 4 * 9 * 9], Shape.of(3, 4, 9, 9), DType.F32));
+        Run r = ditj("forward", "--model", model.toString(), "--x", bad.toString(), "--t", f("dit_a_forward_t.npy"),
+                "--y", f("dit_a_forward_y.npy"), "-o", out.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("bad.npy") && r.err().contains("[3, 4, 9, 9]") && r.err().contains("[*, 4, 8, 8]"), r.err());
+        assertFalse(Files.exists(out));
+
+        Path vae = convertVae(), png = tmp.resolve("n.png");
+        r = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "1", "--steps", "10",
+                "--noise", f("sample_ddpm10_z.npy"), "-o", png.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("sample_ddpm10_z.npy") && r.err().contains("[2, 4, 8, 8]"), r.err());
+        assertFalse(Files.exists(png));
+    }
+
+    @Test
+    void missingModelFileIsAClearError() {
+        Run r = ditj("info", tmp.resolve("nope.safetensors").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("nope.safetensors") && r.err().contains("no such"), r.err());
+    }
+}
