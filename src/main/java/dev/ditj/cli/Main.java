@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code ditj} command line: a thin layer over {@link dev.ditj.api}. */
 @Command(name = "ditj", mixinStandardHelpOptions = true, version = "ditj 0.1.0",
         description = "DiT image generation on the JVM.",
-        subcommands = {GenerateCommand.class, ConvertCommand.class, InfoCommand.class, ForwardCommand.class,
+        subcommands = {GenerateCommand.class, ConvertCommand.class, InfoCommand.class, ForwardCommand.class, BenchCommand.class,
                 DecodeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -73,8 +73,12 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public Tensor constant(HostTensor host) {
-        return new CpuTensor(host.shape(), host.data().clone(), null, true);
+    public Tensor constant(HostTensor host, ConstantKind kind) {
+        CpuTensor t = new CpuTensor(host.shape(), host.data().clone(), null, true);
+        // Pack GEMM panels now, so the first forward is as fast as the others.
+        if (kind == ConstantKind.LINEAR_WEIGHT) weightAsB(t);
+        if (kind == ConstantKind.CONV_WEIGHT) weightAsA(t);
+        return t;
     }
 
     @Override

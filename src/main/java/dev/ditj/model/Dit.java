@@ -3,6 +3,7 @@ package dev.ditj.model;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Ops.Activation;
+import dev.ditj.tensor.Ops.ConstantKind;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
 import dev.ditj.weights.WeightStore;
@@ -36,28 +37,28 @@ public final class Dit implements AutoCloseable {
         int f = DitConfig.FREQUENCY_EMBEDDING_SIZE, m = config.mlpHidden(), o = p * p * config.outChannels();
         posEmbed = load(weights, "pos_embed", 1, t, h);
         // The patch-embedding conv (kernel = stride = p) is a linear layer over flattened patches.
-        patchW = constant(reshape(weights.tensor("x_embedder.proj.weight", h, c, p, p), h, c * p * p));
+        patchW = constant(reshape(weights.tensor("x_embedder.proj.weight", h, c, p, p), h, c * p * p), ConstantKind.LINEAR_WEIGHT);
         patchB = load(weights, "x_embedder.proj.bias", h);
-        tMlp0W = load(weights, "t_embedder.mlp.0.weight", h, f);
+        tMlp0W = weight(weights, "t_embedder.mlp.0.weight", h, f);
         tMlp0B = load(weights, "t_embedder.mlp.0.bias", h);
-        tMlp2W = load(weights, "t_embedder.mlp.2.weight", h, h);
+        tMlp2W = weight(weights, "t_embedder.mlp.2.weight", h, h);
         tMlp2B = load(weights, "t_embedder.mlp.2.bias", h);
         labelTable = load(weights, "y_embedder.embedding_table.weight", config.numClasses() + 1, h);
         blocks = new Block[config.depth()];
         for (int i = 0; i < blocks.length; i++) {
             String b = "blocks." + i + ".";
             blocks[i] = new Block(
-                    load(weights, b + "adaLN_modulation.1.weight", 6 * h, h), load(weights, b + "adaLN_modulation.1.bias", 6 * h),
-                    load(weights, b + "attn.qkv.weight", 3 * h, h), load(weights, b + "attn.qkv.bias", 3 * h),
-                    load(weights, b + "attn.proj.weight", h, h), load(weights, b + "attn.proj.bias", h),
-                    load(weights, b + "mlp.fc1.weight", m, h), load(weights, b + "mlp.fc1.bias", m),
-                    load(weights, b + "mlp.fc2.weight", h, m), load(weights, b + "mlp.fc2.bias", h));
+                    weight(weights, b + "adaLN_modulation.1.weight", 6 * h, h), load(weights, b + "adaLN_modulation.1.bias", 6 * h),
+                    weight(weights, b + "attn.qkv.weight", 3 * h, h), load(weights, b + "attn.qkv.bias", 3 * h),
+                    weight(weights, b + "attn.proj.weight", h, h), load(weights, b + "attn.proj.bias", h),
+                    weight(weights, b + "mlp.fc1.weight", m, h), load(weights, b + "mlp.fc1.bias", m),
+                    weight(weights, b + "mlp.fc2.weight", h, m), load(weights, b + "mlp.fc2.bias", h));
         }
-        finalAdaW = load(weights, "final_layer.adaLN_modulation.1.weight", 2 * h, h);
+        finalAdaW = weight(weights, "final_layer.adaLN_modulation.1.weight", 2 * h, h);
         finalAdaB = load(weights, "final_layer.adaLN_modulation.1.bias", 2 * h);
-        finalW = load(weights, "final_layer.linear.weight", o, h);
+        finalW = weight(weights, "final_layer.linear.weight", o, h);
         finalB = load(weights, "final_layer.linear.bias", o);
-        freqs = constant(new HostTensor(Shape.of(TimestepFrequencies.HALF), TimestepFrequencies.table()));
+        freqs = constant(new HostTensor(Shape.of(TimestepFrequencies.HALF), TimestepFrequencies.table()), ConstantKind.PLAIN);
     }
 
     public DitConfig config() {
@@ -69,11 +70,16 @@ public final class Dit implements AutoCloseable {
     }
 
     private Tensor load(WeightStore weights, String name, int... shape) {
-        return constant(weights.tensor(name, shape));
+        return constant(weights.tensor(name, shape), ConstantKind.PLAIN);
     }
 
-    private Tensor constant(HostTensor host) {
-        Tensor t = ops.constant(host);
+    /** A Linear layer's weight [out, in]. */
+    private Tensor weight(WeightStore weights, String name, int... shape) {
+        return constant(weights.tensor(name, shape), ConstantKind.LINEAR_WEIGHT);
+    }
+
+    private Tensor constant(HostTensor host, ConstantKind kind) {
+        Tensor t = ops.constant(host, kind);
         owned.add(t);
         return t;
     }

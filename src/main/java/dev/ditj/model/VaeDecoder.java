@@ -3,6 +3,7 @@ package dev.ditj.model;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Ops.Activation;
+import dev.ditj.tensor.Ops.ConstantKind;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
 import dev.ditj.weights.WeightStore;
@@ -79,13 +80,18 @@ public final class VaeDecoder implements AutoCloseable {
     }
 
     private Tensor constant(HostTensor host) {
-        Tensor t = ops.constant(host);
+        return constant(host, ConstantKind.PLAIN);
+    }
+
+    private Tensor constant(HostTensor host, ConstantKind kind) {
+        Tensor t = ops.constant(host, kind);
         owned.add(t);
         return t;
     }
 
     private Conv conv(WeightStore w, String name, int out, int in, int k) {
-        return new Conv(constant(w.tensor(name + ".weight", out, in, k, k)), constant(w.tensor(name + ".bias", out)), out);
+        return new Conv(constant(w.tensor(name + ".weight", out, in, k, k), ConstantKind.CONV_WEIGHT),
+                constant(w.tensor(name + ".bias", out)), out);
     }
 
     private Norm norm(WeightStore w, String name, int ch) {
@@ -108,8 +114,10 @@ public final class VaeDecoder implements AutoCloseable {
             System.arraycopy(w.tensor(name + "." + parts[i] + ".bias", ch).data(), 0, qkvB, i * ch, ch);
         }
         return new Attention(norm(w, name + ".group_norm", ch),
-                constant(new HostTensor(Shape.of(3 * ch, ch), qkvW)), constant(new HostTensor(Shape.of(3 * ch), qkvB)),
-                constant(w.tensor(name + ".to_out.0.weight", ch, ch)), constant(w.tensor(name + ".to_out.0.bias", ch)), ch);
+                constant(new HostTensor(Shape.of(3 * ch, ch), qkvW), ConstantKind.LINEAR_WEIGHT),
+                constant(new HostTensor(Shape.of(3 * ch), qkvB)),
+                constant(w.tensor(name + ".to_out.0.weight", ch, ch), ConstantKind.LINEAR_WEIGHT),
+                constant(w.tensor(name + ".to_out.0.bias", ch)), ch);
     }
 
     /** Activation buffers for one batch size and latent size: four planned slots that layers take views of. */

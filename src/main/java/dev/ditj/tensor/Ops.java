@@ -28,12 +28,26 @@ public interface Ops extends AutoCloseable {
     /** A new float32 tensor holding a copy of {@code host}. */
     Tensor upload(HostTensor host);
 
+    /** How a constant will be used, so a backend can prepare it at load time (e.g. pack GEMM panels). */
+    enum ConstantKind {
+        /** Read by elementwise ops (biases, norms, tables). */
+        PLAIN,
+        /** The {@code w [N, K]} of {@link #linear}. */
+        LINEAR_WEIGHT,
+        /** The {@code w [Co, Ci, k, k]} of {@link #conv2d}. */
+        CONV_WEIGHT
+    }
+
     /**
-     * A float32 tensor that will never change (a weight). Backends may keep it in a layout suited to their
-     * kernels (e.g. pre-packed GEMM panels).
+     * A float32 tensor that will never change (a weight). Backends may keep it in a layout suited to its use
+     * (e.g. pre-packed GEMM panels); it must still work with any op.
      */
-    default Tensor constant(HostTensor host) {
+    default Tensor constant(HostTensor host, ConstantKind kind) {
         return upload(host);
+    }
+
+    default Tensor constant(HostTensor host) {
+        return constant(host, ConstantKind.PLAIN);
     }
 
     /**
