@@ -377,13 +377,8 @@ public final class CpuOps implements Ops {
             Gemm.B src = kernel == 1 ? Gemm.rowMajorB(xf, inOff, hw) : new Im2col(xf, inOff, height, width, kernel);
             Gemm.multiply(par, co, hw, k, a, src, o, outOff, hw, (c, cOff, ldc, i0, i1, j0, j1) -> {
                 for (int i = i0; i < i1; i++) {
-                    int row = cOff + i * ldc;
-                    float bi = bf[i];
-                    if (rf == null) {
-                        for (int j = j0; j < j1; j++) c[row + j] += bi;
-                    } else {
-                        for (int j = j0; j < j1; j++) c[row + j] = c[row + j] + bi + rf[row + j];
-                    }
+                    int row = cOff + i * ldc + j0;
+                    RowKernels.BEST.addScalarAndRow(c, row, j1 - j0, bf[i], rf, row);
                 }
             });
         }
@@ -409,6 +404,11 @@ public final class CpuOps implements Ops {
             int[] ys = new int[nr], xs = new int[nr];
             for (int p = 0; p * nr < cols; p++) {
                 int base = p * kc * nr, n = Math.min(nr, cols - p * nr);
+                int first = j0 + p * nr, y0 = first / width, x0 = first % width;
+                if (n == nr && x0 + nr <= width) {
+                    packRowSegment(dst, base, y0, x0, k0, kc);
+                    continue;
+                }
                 for (int c = 0; c < nr; c++) {
                     int j = j0 + p * nr + c;
                     ys[c] = c < n ? j / width : Integer.MIN_VALUE / 2; // padding columns read as zero
@@ -423,6 +423,27 @@ public final class CpuOps implements Ops {
                         dst[d + c] = yy >= 0 && yy < height && xx >= 0 && xx < width ? src[plane + yy * width + xx] : 0f;
                     }
                 }
+            }
+        }
+
+        /**
+         * The common case: a panel of NR pixels within one image row, so every (ci, ky, kx) row of the panel is a
+         * shifted copy of an input row segment, with zeros where it runs past the image.
+         */
+        private void packRowSegment(float[] dst, int base, int y0, int x0, int k0, int kc) {
+            int nr = Gemm.NR, kk2 = kernel * kernel, hw = height * width;
+            for (int kk = 0; kk < kc; kk++) {
+                int kidx = k0 + kk, ch = kidx / kk2, r = kidx % kk2;
+                int yy = y0 + r / kernel - pad, xs = x0 + r % kernel - pad;
+                int d = base + kk * nr;
+                if (yy < 0 || yy >= height) {
+                    java.util.Arrays.fill(dst, d, d + nr, 0f);
+                    continue;
+                }
+                int lo = Math.max(0, -xs), hi = Math.min(nr, width - xs);
+                for (int c = 0; c < lo; c++) dst[d + c] = 0f;
+                System.arraycopy(src, off + ch * hw + yy * width + xs + lo, dst, d + lo, hi - lo);
+                for (int c = hi; c < nr; c++) dst[d + c] = 0f;
             }
         }
     }

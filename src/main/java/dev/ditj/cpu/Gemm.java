@@ -1,10 +1,10 @@
 package dev.ditj.cpu;
 
 /**
- * {@code C[M,N] = A[M,K] · B[K,N]} (then an epilogue) in the GotoBLAS structure: C is cut into MC × NC tiles that
- * run in parallel; each tile walks K in KC blocks, packs its A rows into MR-row micro-panels and its B columns
- * into NR-column micro-panels, and runs the {@link MicroKernel} over them. Operands that never change (weights)
- * are packed once ({@link PackedA}, {@link PackedB}) and read in place.
+ * {@code C[M,N] = A[M,K] · B[K,N]} (then an epilogue) in the GotoBLAS structure: C is cut into column strips that
+ * run in parallel; each strip walks K in KC blocks, packs its B columns into NR-column micro-panels once per block,
+ * packs A rows into MR-row micro-panels MC rows at a time, and runs the {@link MicroKernel} over them. Operands that
+ * never change (weights) are packed once ({@link PackedA}, {@link PackedB}) and read in place.
  *
  * <p>Accumulation is float32 FMA in k order within a KC block, blocks added in k order: the result does not
  * depend on the thread count.
@@ -13,11 +13,11 @@ final class Gemm {
     static final MicroKernel KERNEL = MicroKernel.best();
     static final int MR = MicroKernel.MR;
     static final int NR = KERNEL.nr();
-    static final int KC = Integer.getInteger("ditj.gemm.kc", 256);
+    static final int KC = 256;
     /** Rows per tile when A is packed on the fly (activations); a pre-packed A may use up to MC_MAX rows. */
-    static final int MC = Integer.getInteger("ditj.gemm.mc", 96);
+    static final int MC = 96;
     static final int MC_MAX = 512;
-    static final int NC = Integer.getInteger("ditj.gemm.ncPanels", 12) * NR;
+    static final int NC = 12 * NR;
 
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(
             () -> new float[][] {new float[MC_MAX * KC], new float[NC * KC], new float[MR * NR]});

@@ -17,6 +17,9 @@ interface RowKernels {
     /** {@code dst[i] = act(src[i]·mul + add)} for i < n (src and dst may be the same array). */
     void affineActivation(float[] src, int srcOff, float[] dst, int dstOff, int n, float mul, float add, Activation act);
 
+    /** {@code row[off + i] += add (+ residual[rOff + i] when residual is not null)} for i < n. */
+    void addScalarAndRow(float[] row, int off, int n, float add, float[] residual, int rOff);
+
     /** {@code x[i] = exp(x[i]·scale - max)} for i < n; returns the sum of the results. */
     float scaledExp(float[] x, int off, int n, float scale, float max);
 
@@ -64,6 +67,11 @@ interface RowKernels {
                 float v = src[srcOff + i] * mul + add;
                 dst[dstOff + i] = act == Activation.GELU_TANH ? gelu(v) : act == Activation.SILU ? silu(v) : v;
             }
+        }
+
+        @Override
+        public void addScalarAndRow(float[] row, int off, int n, float add, float[] residual, int rOff) {
+            for (int i = 0; i < n; i++) row[off + i] = residual == null ? row[off + i] + add : row[off + i] + add + residual[rOff + i];
         }
 
         @Override

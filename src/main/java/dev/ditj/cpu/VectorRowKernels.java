@@ -48,6 +48,17 @@ final class VectorRowKernels implements RowKernels {
     }
 
     @Override
+    public void addScalarAndRow(float[] row, int off, int n, float add, float[] residual, int rOff) {
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector v = FloatVector.fromArray(S, row, off + i).add(add);
+            if (residual != null) v = v.add(FloatVector.fromArray(S, residual, rOff + i));
+            v.intoArray(row, off + i);
+        }
+        for (; i < n; i++) row[off + i] = residual == null ? row[off + i] + add : row[off + i] + add + residual[rOff + i];
+    }
+
+    @Override
     public float scaledExp(float[] x, int off, int n, float scale, float max) {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
