@@ -9,6 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorRowKernels implements RowKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+    /** Tails shorter than a vector. */
+    private static final RowKernels TAIL = new RowKernels.Scalar();
 
     @Override
     public void biasActivation(float[] row, int off, int n, float[] bias, int biasOff, Activation act) {
@@ -18,10 +20,7 @@ final class VectorRowKernels implements RowKernels {
             if (bias != null) v = v.add(FloatVector.fromArray(S, bias, biasOff + i));
             activate(v, act).intoArray(row, off + i);
         }
-        for (; i < n; i++) {
-            float v = bias == null ? row[off + i] : row[off + i] + bias[biasOff + i];
-            row[off + i] = act == Activation.GELU_TANH ? RowKernels.gelu(v) : act == Activation.SILU ? RowKernels.silu(v) : v;
-        }
+        TAIL.biasActivation(row, off + i, n - i, bias, biasOff + i, act);
     }
 
     @Override
@@ -32,10 +31,7 @@ final class VectorRowKernels implements RowKernels {
             FloatVector v = FloatVector.fromArray(S, src, srcOff + i).mul(mul).add(add);
             activate(v, act).intoArray(dst, dstOff + i);
         }
-        for (; i < n; i++) {
-            float v = src[srcOff + i] * mul + add;
-            dst[dstOff + i] = act == Activation.GELU_TANH ? RowKernels.gelu(v) : act == Activation.SILU ? RowKernels.silu(v) : v;
-        }
+        TAIL.affineActivation(src, srcOff + i, dst, dstOff + i, n - i, mul, add, act);
     }
 
     private static FloatVector activate(FloatVector v, Activation act) {
@@ -55,7 +51,7 @@ final class VectorRowKernels implements RowKernels {
             if (residual != null) v = v.add(FloatVector.fromArray(S, residual, rOff + i));
             v.intoArray(row, off + i);
         }
-        for (; i < n; i++) row[off + i] = residual == null ? row[off + i] + add : row[off + i] + add + residual[rOff + i];
+        TAIL.addScalarAndRow(row, off + i, n - i, add, residual, rOff + i);
     }
 
     @Override
@@ -67,20 +63,14 @@ final class VectorRowKernels implements RowKernels {
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] * scale - max);
-            x[off + i] = e;
-            sum += e;
-        }
-        return sum;
+        return acc.reduceLanes(VectorOperators.ADD) + TAIL.scaledExp(x, off + i, n - i, scale, max);
     }
 
     @Override
     public void scale(float[] x, int off, int n, float factor) {
         int i = 0;
         for (; i <= n - L; i += L) FloatVector.fromArray(S, x, off + i).mul(factor).intoArray(x, off + i);
-        for (; i < n; i++) x[off + i] *= factor;
+        TAIL.scale(x, off + i, n - i, factor);
     }
 
     @Override
@@ -88,8 +78,6 @@ final class VectorRowKernels implements RowKernels {
         FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (; i <= n - L; i += L) m = m.max(FloatVector.fromArray(S, x, off + i).mul(scale));
-        float r = m.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) r = Math.max(r, x[off + i] * scale);
-        return r;
+        return Math.max(m.reduceLanes(VectorOperators.MAX), TAIL.scaledMax(x, off + i, n - i, scale));
     }
 }
