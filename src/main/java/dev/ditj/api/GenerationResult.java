@@ -65,11 +65,16 @@ public final class GenerationResult {
 
     /** All images in one PNG, {@link #GRID_COLUMNS} per row with torchvision's 2-pixel padding (one image: as is). */
     public byte[] gridPng() {
+        return gridPng(GRID_COLUMNS);
+    }
+
+    /** All images in one PNG, {@code columns} per row with torchvision's 2-pixel padding (one image: as is). */
+    public byte[] gridPng(int columns) {
         List<byte[]> all = new ArrayList<>();
         for (int i = 0; i < count(); i++) all.add(pixels(i));
-        byte[] grid = Pixels.grid(all, height(), width(), channels(), GRID_COLUMNS);
-        return Png.encode(Pixels.gridWidth(count(), width(), GRID_COLUMNS),
-                Pixels.gridHeight(count(), height(), GRID_COLUMNS), channels(), grid);
+        byte[] grid = Pixels.grid(all, height(), width(), channels(), columns);
+        return Png.encode(Pixels.gridWidth(count(), width(), columns), Pixels.gridHeight(count(), height(), columns),
+                channels(), grid);
     }
 
     public double samplingSeconds() {

@@ -75,6 +75,10 @@ final class GenerateCommand implements Callable<Integer> {
             description = "PNG to write (several classes: one grid; default: ${DEFAULT-VALUE})")
     Path output;
 
+    @Option(names = "--grid-columns", defaultValue = "4", paramLabel = "N",
+            description = "images per row of the output grid (default: ${DEFAULT-VALUE})")
+    int gridColumns;
+
     @Mixin
     BackendOption backend;
 
@@ -122,7 +126,8 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private void writePng(GenerationResult r) {
-        byte[] png = r.gridPng();
+        if (gridColumns < 1) throw new DitjException("--grid-columns must be at least 1");
+        byte[] png = r.gridPng(gridColumns);
         Path parent = output.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) throw new DitjException("directory " + parent + " does not exist");
         try {

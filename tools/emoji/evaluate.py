@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Measures ditj's bundled emoji model with ditj itself doing the generating.
+
+For every category it runs `./ditj generate` (N images, fixed seeds), classifies the images with the independent
+classifier (tools/emoji/classifier.py, trained on real training images only) and reports per-category and overall
+accuracy beside the classifier's balanced accuracy on held-out real images; a memorisation check (nearest training
+image of each generated image vs of each held-out real image, L2 in [0,1] pixels); the VAE's held-out PSNR.
+
+    /usr/bin/python3 tools/emoji/evaluate.py --per-class 16 --out work/eval     # writes results.json + grid
+"""
+import argparse, json, os, subprocess, sys, time
+import numpy as np
+import torch
+from PIL import Image
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "train"))
+sys.path.insert(0, here)
+import common  # noqa: E402
+import classifier as clf  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(here, "..", ".."))
+
+
+def generate(cls, n, seed, out, a):
+    """n images of one class through the ditj CLI; returns uint8 [n, 64, 64, 3] cut out of the grid PNG."""
+    cmd = [os.path.join(ROOT, "ditj"), "generate", "--class"] + [str(cls)] * n + [
+        "--seed", str(seed), "--grid-columns", str(n), "-o", out, "--backend", "cpu"]
+    if a.model:
+        cmd += ["--model", a.model]
+    if a.vae:
+        cmd += ["--vae", a.vae]
+    if a.sampler:
+        cmd += ["--sampler", a.sampler]
+    if a.steps:
+        cmd += ["--steps", str(a.steps)]
+    if a.cfg_scale:
+        cmd += ["--cfg-scale", str(a.cfg_scale)]
+    t0 = time.time()
+    subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    grid = np.asarray(Image.open(out).convert("RGB"))
+    return np.stack([grid[2:66, 2 + i * 66: 66 + i * 66] for i in range(n)]), time.time() - t0
+
+
+def nearest(a_u8, b_u8, batch=256):
+    """For each image of a, the L2 distance (pixels in [0,1], per image) to its nearest image of b."""
+    a = torch.from_numpy(a_u8.reshape(len(a_u8), -1).astype(np.float32) / 255)
+    b = torch.from_numpy(b_u8.reshape(len(b_u8), -1).astype(np.float32) / 255)
+    out = []
+    for i in range(0, len(a), batch):
+        out.append(torch.cdist(a[i:i + batch], b).min(dim=1).values)
+    return torch.cat(out).numpy()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="work/emoji/emoji64.npz")
+    ap.add_argument("--classifier", default="work/classifier")
+    ap.add_argument("--vae-info", default="work/train/vae/export/training.json")
+    ap.add_argument("--model", help="ditj DiT file (default: the bundled one)")
+    ap.add_argument("--vae", help="ditj VAE file (default: the bundled one)")
+    ap.add_argument("--sampler")
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--cfg-scale", type=float)
+    ap.add_argument("--per-class", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--out", default="work/eval")
+    a = ap.parse_args()
+    common.set_threads(2)
+    os.makedirs(a.out, exist_ok=True)
+    d = common.load_emoji(a.data)
+    classes = [str(c) for c in d["classes"]]
+    net = clf.Net()
+    net.load_state_dict(torch.load(os.path.join(a.classifier, "classifier.pt"), map_location="cpu"))
+    real_bal, real_per = clf.balanced_accuracy(clf.predict(net, d["images"][d["heldout"]]).argmax(1),
+                                               d["labels"][d["heldout"]])
+    generated, gen_labels, seconds = [], [], []
+    for c in range(len(classes)):
+        imgs, s = generate(c, a.per_class, a.seed + c, os.path.join(a.out, f"class{c}.png"), a)
+        generated.append(imgs)
+        gen_labels += [c] * len(imgs)
+        seconds.append(s)
+    generated, gen_labels = np.concatenate(generated), np.array(gen_labels)
+    pred = clf.predict(net, generated).argmax(1)
+    per = [float((pred[gen_labels == c] == c).mean()) for c in range(len(classes))]
+    train_imgs = d["images"][~d["heldout"]]
+    nn_gen = nearest(generated, train_imgs)
+    nn_held = nearest(d["images"][d["heldout"]], train_imgs)
+    vae = json.load(open(a.vae_info)) if os.path.exists(a.vae_info) else {}
+    res = dict(per_class_images=a.per_class, classes=classes, generated_accuracy=float((pred == gen_labels).mean()),
+               generated_accuracy_per_class=per, real_heldout_balanced_accuracy=real_bal,
+               real_heldout_per_class=real_per, chance=1 / len(classes),
+               nn_distance_generated_median=float(np.median(nn_gen)), nn_distance_heldout_median=float(np.median(nn_held)),
+               nn_distance_generated_p5=float(np.percentile(nn_gen, 5)), nn_distance_heldout_p5=float(np.percentile(nn_held, 5)),
+               generated_closer_than_heldout_p5=float((nn_gen < np.percentile(nn_held, 5)).mean()),
+               vae_heldout_psnr=vae.get("psnr_heldout"), seconds_per_call=seconds,
+               sampler=a.sampler, steps=a.steps, cfg_scale=a.cfg_scale)
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump(res, f, indent=2)
+    common.save_grid(os.path.join(a.out, "all.png"), generated, a.per_class)
+    print(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()

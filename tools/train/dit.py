@@ -1,0 +1,334 @@
+#!/usr/bin/python3
+"""Trains the class-conditional DiT (official DiT architecture and parameter names, learned sigma) of ditj's
+bundled emoji model on the latents of the emoji VAE (tools/train/vae.py).
+
+    /usr/bin/python3 tools/train/dit.py --vae work/train/vae/export --run work/train/dit --hours 4
+    /usr/bin/python3 tools/train/dit.py --run work/train/dit --export work/train/dit/export   # .pt + class names
+
+Training follows DiT's train.py: a 1000-step linear-beta diffusion, uniform t, ε-prediction with the hybrid loss
+(MSE + variational bound for the learned-range variance, as the official gaussian_diffusion), labels dropped to
+the null class with probability 0.1 (for classifier-free guidance), AdamW, an EMA of the weights (the exported
+model). Categories are sampled uniformly (People & Body is 60 % of the images). Resumable (ckpt.pt holds model,
+EMA, optimizer, step and RNG states); loss.csv and sample grids (DDIM, guidance 4, one row per class) as it goes.
+"""
+import argparse, json, math, os, sys, time
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import vae as vae_lib  # noqa: E402
+
+CONFIG = dict(input_size=16, patch_size=2, in_channels=4, hidden_size=256, depth=6, num_heads=4, mlp_ratio=4.0,
+              num_classes=9, learn_sigma=True)
+
+
+# ------------------------------------------------------------------------------------------------- model
+def sincos_table(hidden, grid):
+    """Fixed 2-D sin-cos positions [grid², hidden]: first half encodes the column, second half the row."""
+    def axis(pos, dim):
+        omega = 1.0 / 10000 ** (np.arange(dim // 2, dtype=np.float64) / (dim / 2.0))
+        out = pos[:, None] * omega[None]
+        return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+    col = np.tile(np.arange(grid, dtype=np.float64), grid)
+    row = np.repeat(np.arange(grid, dtype=np.float64), grid)
+    return np.concatenate([axis(col, hidden // 2), axis(row, hidden // 2)], axis=1).astype(np.float32)
+
+
+class Holder(nn.Module):
+    """An empty module so parameter names match the official ones (x_embedder.proj, t_embedder.mlp, ...)."""
+
+
+class Block(nn.Module):
+    def __init__(s, h, heads, mlp):
+        super().__init__()
+        s.heads = heads
+        s.norm1 = nn.LayerNorm(h, elementwise_affine=False, eps=1e-6)
+        s.norm2 = nn.LayerNorm(h, elementwise_affine=False, eps=1e-6)
+        s.attn = Holder()
+        s.attn.qkv, s.attn.proj = nn.Linear(h, 3 * h), nn.Linear(h, h)
+        s.mlp = Holder()
+        s.mlp.fc1, s.mlp.fc2 = nn.Linear(h, mlp), nn.Linear(mlp, h)
+        s.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(h, 6 * h))
+
+    def forward(s, x, c):
+        sh1, sc1, g1, sh2, sc2, g2 = s.adaLN_modulation(c).chunk(6, dim=1)
+        b, t, h = x.shape
+        u = s.norm1(x) * (1 + sc1[:, None]) + sh1[:, None]
+        q, k, v = s.attn.qkv(u).reshape(b, t, 3, s.heads, h // s.heads).permute(2, 0, 3, 1, 4)
+        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(h // s.heads), -1) @ v
+        x = x + g1[:, None] * s.attn.proj(a.transpose(1, 2).reshape(b, t, h))
+        u = s.norm2(x) * (1 + sc2[:, None]) + sh2[:, None]
+        return x + g2[:, None] * s.mlp.fc2(F.gelu(s.mlp.fc1(u), approximate="tanh"))
+
+
+class DiT(nn.Module):
+    def __init__(s, c=CONFIG):
+        super().__init__()
+        h, p, ci = c["hidden_size"], c["patch_size"], c["in_channels"]
+        s.p, s.ci, s.co = p, ci, 2 * ci if c["learn_sigma"] else ci
+        grid = c["input_size"] // p
+        s.x_embedder = Holder()
+        s.x_embedder.proj = nn.Conv2d(ci, h, p, stride=p)
+        s.t_embedder = Holder()
+        s.t_embedder.mlp = nn.Sequential(nn.Linear(256, h), nn.SiLU(), nn.Linear(h, h))
+        s.y_embedder = Holder()
+        s.y_embedder.embedding_table = nn.Embedding(c["num_classes"] + 1, h)
+        s.pos_embed = nn.Parameter(torch.from_numpy(sincos_table(h, grid))[None], requires_grad=False)
+        s.blocks = nn.ModuleList([Block(h, c["num_heads"], int(h * c["mlp_ratio"])) for _ in range(c["depth"])])
+        s.final_layer = Holder()
+        s.final_layer.norm_final = nn.LayerNorm(h, elementwise_affine=False, eps=1e-6)
+        s.final_layer.linear = nn.Linear(h, p * p * s.co)
+        s.final_layer.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(h, 2 * h))
+        s.initialize()
+
+    def initialize(s):
+        """DiT's adaLN-Zero initialisation: Xavier linears, zeroed modulation and output layers."""
+        for m in s.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+        w = s.x_embedder.proj.weight
+        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        nn.init.zeros_(s.x_embedder.proj.bias)
+        nn.init.normal_(s.y_embedder.embedding_table.weight, std=0.02)
+        nn.init.normal_(s.t_embedder.mlp[0].weight, std=0.02)
+        nn.init.normal_(s.t_embedder.mlp[2].weight, std=0.02)
+        for b in s.blocks:
+            nn.init.zeros_(b.adaLN_modulation[-1].weight)
+            nn.init.zeros_(b.adaLN_modulation[-1].bias)
+        for m in (s.final_layer.adaLN_modulation[-1], s.final_layer.linear):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+
+    @staticmethod
+    def t_freq(t):
+        freqs = torch.exp(-math.log(10000) * torch.arange(128, dtype=torch.float32) / 128)
+        args = t.float()[:, None] * freqs[None]
+        return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+    def forward(s, x, t, y):
+        b = x.shape[0]
+        x = s.x_embedder.proj(x).flatten(2).transpose(1, 2) + s.pos_embed
+        c = s.t_embedder.mlp(s.t_freq(t)) + s.y_embedder.embedding_table(y)
+        for blk in s.blocks:
+            x = blk(x, c)
+        shift, scale = s.final_layer.adaLN_modulation(c).chunk(2, dim=1)
+        x = s.final_layer.linear(s.final_layer.norm_final(x) * (1 + scale[:, None]) + shift[:, None])
+        g = int(round(math.sqrt(x.shape[1])))
+        x = x.reshape(b, g, g, s.p, s.p, s.co).permute(0, 5, 1, 3, 2, 4)
+        return x.reshape(b, s.co, g * s.p, g * s.p)
+
+
+# ------------------------------------------------------------------------------------------------- diffusion
+class Diffusion:
+    """1000-step linear-beta diffusion (float64 tables, gathered to float32) and the hybrid training loss."""
+
+    def __init__(s, steps=1000):
+        betas = np.linspace(1e-4, 0.02, steps, dtype=np.float64)
+        ac = np.cumprod(1.0 - betas)
+        prev = np.append(1.0, ac[:-1])
+        post_var = betas * (1 - prev) / (1 - ac)
+        tab = dict(sqrt_ac=np.sqrt(ac), sqrt_1m_ac=np.sqrt(1 - ac), sqrt_recip_ac=np.sqrt(1 / ac),
+                   sqrt_recipm1_ac=np.sqrt(1 / ac - 1), coef1=betas * np.sqrt(prev) / (1 - ac),
+                   coef2=(1 - prev) * np.sqrt(1 - betas) / (1 - ac),
+                   post_logvar=np.log(np.append(post_var[1], post_var[1:])), log_betas=np.log(betas))
+        s.t = {k: torch.tensor(v, dtype=torch.float32) for k, v in tab.items()}
+        s.steps = steps
+
+    def g(s, name, t):
+        return s.t[name][t][:, None, None, None]
+
+    def loss(s, model, x0, y):
+        t = torch.randint(0, s.steps, (x0.shape[0],))
+        noise = torch.randn_like(x0)
+        xt = s.g("sqrt_ac", t) * x0 + s.g("sqrt_1m_ac", t) * noise
+        out = model(xt, t, y)
+        eps, v = out[:, :x0.shape[1]], out[:, x0.shape[1]:]
+        mse = ((noise - eps) ** 2).mean(dim=(1, 2, 3))
+        # variational bound term, with the mean frozen so it only trains the variance (as the official code)
+        min_log, max_log = s.g("post_logvar", t), s.g("log_betas", t)
+        frac = (v + 1) / 2
+        model_logvar = frac * max_log + (1 - frac) * min_log
+        pred_x0 = s.g("sqrt_recip_ac", t) * xt - s.g("sqrt_recipm1_ac", t) * eps.detach()
+        model_mean = s.g("coef1", t) * pred_x0 + s.g("coef2", t) * xt
+        true_mean = s.g("coef1", t) * x0 + s.g("coef2", t) * xt
+        kl = 0.5 * (-1.0 + model_logvar - min_log + torch.exp(min_log - model_logvar)
+                    + (true_mean - model_mean) ** 2 * torch.exp(-model_logvar))
+        kl = kl.mean(dim=(1, 2, 3)) / math.log(2.0)
+        nll = -discretized_gaussian_log_likelihood(x0, model_mean, 0.5 * model_logvar).mean(dim=(1, 2, 3)) / math.log(2.0)
+        vb = torch.where(t == 0, nll, kl)
+        return (mse + vb).mean(), mse.mean(), vb.mean()
+
+
+def discretized_gaussian_log_likelihood(x, means, log_scales):
+    """Log-likelihood of x under a Gaussian discretized into 1/255-wide bins on [-1, 1] (the DDPM decoder term)."""
+    def cdf(v):
+        return 0.5 * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (v + 0.044715 * v ** 3)))
+    centered = x - means
+    inv = torch.exp(-log_scales)
+    cdf_plus, cdf_min = cdf(inv * (centered + 1.0 / 255.0)), cdf(inv * (centered - 1.0 / 255.0))
+    log_cdf_plus = torch.log(cdf_plus.clamp(min=1e-12))
+    log_one_minus_cdf_min = torch.log((1.0 - cdf_min).clamp(min=1e-12))
+    log_probs = torch.where(x < -0.999, log_cdf_plus,
+                            torch.where(x > 0.999, log_one_minus_cdf_min, torch.log((cdf_plus - cdf_min).clamp(min=1e-12))))
+    return log_probs
+
+
+@torch.no_grad()
+def ddim_sample(model, diff, labels, steps=25, cfg=4.0, seed=0):
+    """DDIM (eta 0) with classifier-free guidance on all channels, for the training-time sample grids."""
+    gen = torch.Generator().manual_seed(seed)
+    n = len(labels)
+    x = torch.randn(n, 4, 16, 16, generator=gen)
+    ts = list(range(0, diff.steps, diff.steps // steps))[::-1]
+    ac = diff.t["sqrt_ac"] ** 2
+    y = torch.cat([labels, torch.full_like(labels, CONFIG["num_classes"])])
+    for i, t in enumerate(ts):
+        out = model(torch.cat([x, x]), torch.full((2 * n,), t), y)[:, :4]
+        eps = out[n:] + cfg * (out[:n] - out[n:])
+        a, a_prev = ac[t], ac[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0)
+        x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
+        x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+    return x
+
+
+# ------------------------------------------------------------------------------------------------- training
+def load_vae(folder):
+    with open(os.path.join(folder, "config.json")) as f:
+        cfg = json.load(f)
+    model = vae_lib.AutoencoderKL({k: cfg[k] for k in vae_lib.CONFIG})
+    model.load_state_dict(common.read_safetensors(os.path.join(folder, "diffusion_pytorch_model.safetensors")))
+    model.eval()
+    mean = torch.tensor(cfg["latents_mean"]).view(1, -1, 1, 1)
+    std = torch.tensor(cfg["latents_std"]).view(1, -1, 1, 1)
+    return model, mean, std
+
+
+def encode_dataset(vae, images):
+    """Posterior mean and std of every image and of its mirror image (flip augmentation)."""
+    means, stds = [], []
+    with torch.no_grad():
+        for flip in (False, True):
+            for i in range(0, len(images), 128):
+                x = common.to_tensor(images[i:i + 128])
+                if flip:
+                    x = x.flip(3)
+                m, lv = vae.encode(x)
+                means.append(m)
+                stds.append(torch.exp(0.5 * lv))
+    return torch.cat(means), torch.cat(stds)
+
+
+def train(a):
+    torch.manual_seed(a.seed)
+    d = common.load_emoji(a.data)
+    vae, lat_mean, lat_std = load_vae(a.vae)
+    train_idx = np.where(~d["heldout"])[0]
+    post_mean, post_std = encode_dataset(vae, d["images"][train_idx])
+    labels = torch.from_numpy(np.concatenate([d["labels"][train_idx]] * 2))
+    by_class = [np.where(labels.numpy() == c)[0] for c in range(CONFIG["num_classes"])]
+    model, diff = DiT(), Diffusion()
+    ema = DiT()
+    ema.load_state_dict(model.state_dict())
+    ema.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
+    os.makedirs(a.run, exist_ok=True)
+    ckpt = os.path.join(a.run, "ckpt.pt")
+    step, seconds = 0, 0.0
+    rng = np.random.default_rng(a.seed)
+    if os.path.exists(ckpt):
+        s = torch.load(ckpt, map_location="cpu")
+        model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
+        step, seconds = s["step"], s["seconds"]
+        rng.bit_generator.state = s["rng"]; torch.set_rng_state(s["torch_rng"])
+        print(f"resumed at step {step} ({seconds / 3600:.2f} h trained)")
+    print(f"DiT {sum(p.numel() for p in model.parameters() if p.requires_grad):,} parameters; "
+          f"{len(train_idx)} train images (x2 mirrored)", flush=True)
+    log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "hours", "loss", "mse", "vb"])
+    budget = common.Budget(a.hours)
+    last_save = last_grid = time.time()
+    running = []
+    while not budget.done():
+        t0 = time.time()
+        cls = rng.integers(0, CONFIG["num_classes"], a.batch)
+        idx = torch.from_numpy(np.array([rng.choice(by_class[c]) for c in cls]))
+        z = post_mean[idx] + post_std[idx] * torch.randn(a.batch, 4, 16, 16)
+        x0 = (z - lat_mean) / lat_std
+        y = labels[idx].clone()
+        y[torch.from_numpy(rng.random(a.batch) < 0.1)] = CONFIG["num_classes"]
+        loss, mse, vb = diff.loss(model, x0, y)
+        lr = a.lr * min(1.0, (step + 1) / a.warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        decay = min(a.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+        step += 1
+        seconds += time.time() - t0
+        running.append((float(loss), float(mse), float(vb)))
+        if step % a.log_every == 0:
+            l, m, v = np.mean(running, axis=0)
+            running.clear()
+            log.row(step=step, hours=round(seconds / 3600, 4), loss=l, mse=m, vb=v)
+            print(f"step {step} {seconds / 3600:.2f} h loss {l:.4f} mse {m:.4f} vb {v:.4f} "
+                  f"({a.batch * a.log_every / max(1e-9, seconds - getattr(train, 'last_s', 0.0)):.1f} samples/s)", flush=True)
+            train.last_s = seconds
+        if time.time() - last_save > 900 or budget.done():
+            common.save_checkpoint(ckpt, model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
+                                   seconds=seconds, rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(),
+                                   config=CONFIG)
+            last_save = time.time()
+        if time.time() - last_grid > a.grid_minutes * 60 or budget.done():
+            rows = torch.arange(CONFIG["num_classes"]).repeat_interleave(8)
+            lat = ddim_sample(ema, diff, rows) * lat_std + lat_mean
+            with torch.no_grad():
+                img = vae.decode(lat)
+            common.save_grid(os.path.join(a.run, f"samples_{step:07d}.png"), common.to_u8(img), 8)
+            last_grid = time.time()
+
+
+def export(a):
+    s = torch.load(os.path.join(a.run, "ckpt.pt"), map_location="cpu")
+    os.makedirs(a.export, exist_ok=True)
+    torch.save(s["ema"], os.path.join(a.export, "emoji-dit.pt"))   # the released-checkpoint layout (bare state dict)
+    with open(os.path.join(a.export, "classes.txt"), "w") as f:
+        f.write("\n".join(a.class_names) + "\n")
+    info = dict(step=s["step"], hours=round(s["seconds"] / 3600, 2), config=s["config"],
+                parameters=sum(v.numel() for k, v in s["ema"].items() if k != "pos_embed"))
+    with open(os.path.join(a.export, "training.json"), "w") as f:
+        json.dump(info, f, indent=2)
+    print(json.dumps(info, indent=2))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="work/emoji/emoji64.npz")
+    ap.add_argument("--vae", default="work/train/vae/export")
+    ap.add_argument("--run", default="work/train/dit")
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--ema", type=float, default=0.9995)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--grid-minutes", type=float, default=30)
+    ap.add_argument("--export", help="write the EMA weights as a .pt state dict + classes.txt instead of training")
+    ap.add_argument("--class-names", nargs="*", default=["Smileys & Emotion", "People & Body", "Animals & Nature",
+                    "Food & Drink", "Travel & Places", "Activities", "Objects", "Symbols", "Flags"])
+    a = ap.parse_args()
+    common.set_threads(a.threads)
+    export(a) if a.export else train(a)
+
+
+if __name__ == "__main__":
+    main()
