@@ -19,11 +19,13 @@ public final class DitModel implements AutoCloseable {
     private final Dit dit;
     private final ClassLabels labels;
     private final Path file;
+    private final GenerationDefaults defaults;
 
-    private DitModel(Dit dit, ClassLabels labels, Path file) {
+    private DitModel(Dit dit, ClassLabels labels, Path file, GenerationDefaults defaults) {
         this.dit = dit;
         this.labels = labels;
         this.file = file;
+        this.defaults = defaults;
     }
 
     /** Loads a ditj DiT file (see {@code ditj convert}) onto {@code ops}; the caller keeps owning {@code ops}. */
@@ -36,7 +38,9 @@ public final class DitModel implements AutoCloseable {
             List<String> names = w.classNames();
             ClassLabels labels = names != null ? ClassLabels.of(names)
                     : config.numClasses() == 1000 ? ClassLabels.imagenet() : ClassLabels.numeric(config.numClasses());
-            return new DitModel(dit, labels, file);
+            String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
+            return new DitModel(dit, labels, file,
+                    d == null ? GenerationDefaults.OFFICIAL : GenerationDefaults.parse(d, file.toString()));
         }
     }
 
@@ -46,6 +50,11 @@ public final class DitModel implements AutoCloseable {
 
     public ClassLabels classLabels() {
         return labels;
+    }
+
+    /** The generation settings this model recommends (DiT's sample.py settings unless the file says otherwise). */
+    public GenerationDefaults generationDefaults() {
+        return defaults;
     }
 
     public Path file() {

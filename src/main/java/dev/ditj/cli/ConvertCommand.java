@@ -1,6 +1,7 @@
 package dev.ditj.cli;
 
 import dev.ditj.DitjException;
+import dev.ditj.api.GenerationDefaults;
 import dev.ditj.convert.Converter;
 import dev.ditj.tensor.DType;
 import picocli.CommandLine.Command;
@@ -40,6 +41,10 @@ final class ConvertCommand implements Callable<Integer> {
             description = "class names to store with a DiT: one per line (synonyms comma-separated)")
     Path classNames;
 
+    @Option(names = "--generate-defaults", paramLabel = "JSON",
+            description = "recommended generation settings to store with a DiT, e.g. '{\"sampler\":\"ddim\",\"steps\":50,\"cfg_scale\":3}'")
+    String generateDefaults;
+
     @Override
     public Integer call() {
         List<String> names = null;
@@ -50,8 +55,9 @@ final class ConvertCommand implements Callable<Integer> {
                 throw new DitjException(classNames + ": cannot read class names: " + e.getMessage());
             }
         }
+        if (generateDefaults != null) generateDefaults = GenerationDefaults.parse(generateDefaults, "--generate-defaults").toJson();
         Converter.Report r = Converter.convert(input, output,
-                new Converter.Options(DType.parseFloat(dtype), numHeads, vaeConfig, names));
+                new Converter.Options(DType.parseFloat(dtype), numHeads, vaeConfig, names, generateDefaults));
         System.out.printf("converted %s (%s, %d tensors, %,d parameters, %s) -> %s%n", input, r.layout(), r.tensors(),
                 r.parameters(), dtype, output);
         return 0;

@@ -2,6 +2,7 @@ package dev.ditj.cli;
 
 import dev.ditj.DitjException;
 import dev.ditj.api.ClassLabels;
+import dev.ditj.api.GenerationDefaults;
 import dev.ditj.api.GenerationRequest;
 import dev.ditj.api.GenerationResult;
 import dev.ditj.api.Generator;
@@ -32,8 +33,12 @@ final class GenerateCommand implements Callable<Integer> {
     Path vae;
 
     @Option(names = "--class", paramLabel = "C", arity = "1..*",
-            description = "class ids or names, one image each (default: the first class)")
+            description = "class ids or names (default: one image of each class for small label sets, "
+                    + "sample.py's eight classes for ImageNet)")
     List<String> classes;
+
+    @Option(names = "--images", paramLabel = "N", description = "images per given class (default: the model's)")
+    Integer imagesPerClass;
 
     @Option(names = "--list-classes", description = "list the model's classes and exit")
     boolean listClasses;
@@ -41,11 +46,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "N", description = "noise seed (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--steps", paramLabel = "N", description = "sampler steps (default: 250 ddpm, 50 ddim, 25 dpmpp2m)")
+    @Option(names = "--steps", paramLabel = "N",
+            description = "sampler steps (default: the model's; else 250 ddpm, 50 ddim, 25 dpmpp2m)")
     Integer steps;
 
-    @Option(names = "--sampler", defaultValue = "ddpm", paramLabel = "ddpm|ddim|dpmpp2m",
-            description = "sampler (default: ${DEFAULT-VALUE})")
+    @Option(names = "--sampler", paramLabel = "ddpm|ddim|dpmpp2m", description = "sampler (default: the model's, else ddpm)")
     String sampler;
 
     @Option(names = "--respacing", paramLabel = "SPEC", description = "DiT timestep respacing for ddpm/ddim, e.g. ddim50 or 10,15,20")
@@ -54,9 +59,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--eta", defaultValue = "0", paramLabel = "E", description = "DDIM eta (default: ${DEFAULT-VALUE})")
     float eta;
 
-    @Option(names = "--cfg-scale", defaultValue = "4.0", paramLabel = "S",
-            description = "classifier-free guidance scale, 1 = off (default: ${DEFAULT-VALUE})")
-    float cfgScale;
+    @Option(names = "--cfg-scale", paramLabel = "S",
+            description = "classifier-free guidance scale, 1 = off (default: the model's, else 4.0)")
+    Float cfgScale;
 
     @Option(names = "--cfg-channels", paramLabel = "3|all",
             description = "channels to guide: 3 = official DiT, all = diffusers (default: 3 for ddpm/ddim, all for dpmpp2m)")
@@ -75,9 +80,13 @@ final class GenerateCommand implements Callable<Integer> {
             description = "PNG to write (several classes: one grid; default: ${DEFAULT-VALUE})")
     Path output;
 
-    @Option(names = "--grid-columns", defaultValue = "4", paramLabel = "N",
-            description = "images per row of the output grid (default: ${DEFAULT-VALUE})")
-    int gridColumns;
+    @Option(names = "--grid-columns", paramLabel = "N",
+            description = "images per row of the output grid (default: one row per class when several images per "
+                    + "class, else 4)")
+    Integer gridColumns;
+
+    /** Images per class of the current request (for the grid layout). */
+    private int perClass = 1;
 
     @Mixin
     BackendOption backend;
@@ -93,12 +102,18 @@ final class GenerateCommand implements Callable<Integer> {
                 System.out.print(labels.listing());
                 return 0;
             }
-            int[] ids = labels.resolveAll(classes == null || classes.isEmpty() ? List.of("0") : classes);
-            SamplerKind kind = SamplerKind.parse(sampler);
+            GenerationDefaults defaults = g.dit().generationDefaults();
+            int[] ids = classIds(labels, defaults);
+            SamplerKind kind = sampler != null ? SamplerKind.parse(sampler) : defaults.sampler();
+            float scale = cfgScale != null ? cfgScale : defaults.cfgScale();
             int c = g.dit().config().inChannels(), side = g.dit().config().inputSize();
-            GenerationRequest.Builder b = GenerationRequest.builder(ids).seed(seed).sampler(kind).cfgScale(cfgScale)
+            GenerationRequest.Builder b = GenerationRequest.builder(ids).seed(seed).sampler(kind).cfgScale(scale)
                     .ddimEta(eta).respacing(respacing).keepLatent(saveLatent != null);
-            if (steps != null) b.steps(steps);
+            if (steps != null) {
+                b.steps(steps);
+            } else if (sampler == null && respacing == null) {
+                b.steps(defaults.steps());
+            }
             if (cfgChannels != null) b.guidedChannels(parseChannels(cfgChannels, c));
             if (noise != null) b.initialNoise(Npys.readFloats(noise, "noise", ids.length, c, side, side).data());
             GenerationRequest probe = b.build();
@@ -108,7 +123,7 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationRequest request = b.build();
             System.err.printf("%s on %s: %d image(s) of %s, %s %d steps, cfg %.2f, seed %d%n",
                     g.dit().config().familyName(), g.backendName(), ids.length, describe(labels, ids),
-                    kind.cliName, request.steps(), cfgScale, seed);
+                    kind.cliName, request.steps(), scale, seed);
             GenerationResult r;
             try (ProgressBar bar = new ProgressBarBuilder().setTaskName("sampling").setInitialMax(request.steps())
                     .setUnit(" steps", 1).showSpeed().setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
@@ -126,8 +141,9 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private void writePng(GenerationResult r) {
-        if (gridColumns < 1) throw new DitjException("--grid-columns must be at least 1");
-        byte[] png = r.gridPng(gridColumns);
+        int columns = gridColumns != null ? gridColumns : perClass > 1 ? perClass : GenerationResult.GRID_COLUMNS;
+        if (columns < 1) throw new DitjException("--grid-columns must be at least 1");
+        byte[] png = r.gridPng(columns);
         Path parent = output.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) throw new DitjException("directory " + parent + " does not exist");
         try {
@@ -142,6 +158,27 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new DitjException("cannot write " + output + ": " + e.getMessage());
         }
+    }
+
+    /** The requested classes, each repeated --images times; without --class, a default set (see the option). */
+    private int[] classIds(ClassLabels labels, GenerationDefaults defaults) {
+        int perClass = imagesPerClass != null ? imagesPerClass : defaults.imagesPerClass();
+        if (perClass < 1) throw new DitjException("--images must be at least 1");
+        int[] base;
+        if (classes != null && !classes.isEmpty()) {
+            base = labels.resolveAll(classes);
+        } else if (labels.size() <= 16) {
+            base = java.util.stream.IntStream.range(0, labels.size()).toArray();
+            if (imagesPerClass == null) perClass = 1;
+        } else if (labels.size() == 1000) {
+            base = new int[] {207, 360, 387, 974, 88, 979, 417, 279}; // DiT sample.py's classes
+        } else {
+            base = new int[] {0};
+        }
+        this.perClass = perClass;
+        int[] ids = new int[base.length * perClass];
+        for (int i = 0; i < ids.length; i++) ids[i] = base[i / perClass];
+        return ids;
     }
 
     private static int parseChannels(String s, int latentChannels) {

@@ -37,12 +37,18 @@ public final class Converter {
      * @param vaeConfig  a diffusers-style VAE config.json to use (for LDM files, whose shapes do not give the
      *                   GroupNorm group count or latent normalisation), or null
      * @param classNames class names to store with a DiT (one per class), or null
+     * @param generateDefaults recommended generation settings of a DiT (JSON, validated by the caller with
+     *                         {@code api.GenerationDefaults.parse}), or null
      */
-    public record Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames) {
+    public record Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames, String generateDefaults) {
         public Options {
             if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
                 throw new DitjException("output dtype must be fp32, fp16 or bf16, got " + dtype);
             }
+        }
+
+        public Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames) {
+            this(dtype, numHeads, vaeConfig, classNames, null);
         }
 
         public static Options defaults() {
@@ -88,6 +94,9 @@ public final class Converter {
                             + config.numClasses() + " classes");
                 }
                 metadata.put(ModelFiles.CLASS_NAMES_KEY, ModelFiles.classNamesJson(options.classNames()));
+            }
+            if (options.generateDefaults() != null) {
+                metadata.put(ModelFiles.GENERATE_DEFAULTS_KEY, options.generateDefaults());
             }
         } else if (vae != null) {
             kind = ModelFiles.KIND_VAE;

@@ -32,11 +32,42 @@ interface RowKernels {
     float GELU_K = (float) (2 * Math.sqrt(2 / Math.PI));
 
     static float gelu(float v) {
-        return v / (1f + (float) Math.exp(-GELU_K * (v + 0.044715f * v * v * v)));
+        return v / (1f + exp((v * v * 0.044715f * v + v) * -GELU_K)); // the vector kernel's operation order
     }
 
     static float silu(float v) {
-        return v / (1f + (float) Math.exp(-v));
+        return v / (1f + exp(-v));
+    }
+
+    // exp in float32 from IEEE operations only, evaluated identically by the vector and scalar kernels in every JIT
+    // tier (the JDK's vector EXP differs by an ulp between its intrinsic and its fallback, which made results
+    // depend on warm-up). exp(x) = 2^n · e^r with n = round(x·log2 e), r = x - n·ln 2 (two-part ln 2), e^r by a
+    // degree-7 Taylor polynomial (|r| <= 0.347: truncation error < 1e-8); about 1 ulp from the exact value.
+    float LOG2E = 1.44269504f;
+    float LN2_HI = 0.693145752f;
+    float LN2_LO = 1.42860677e-6f;
+    /** 1.5·2^23: adding and subtracting it rounds a float to the nearest integer (ties to even). */
+    float ROUNDER = 12582912f;
+    float EXP_MAX = 88.72283f;
+    float EXP_MIN = -104f;
+
+    static float exp(float x) {
+        float c = Math.max(Math.min(x, EXP_MAX), EXP_MIN);
+        float n = (c * LOG2E + ROUNDER) - ROUNDER;
+        float r = Math.fma(-n, LN2_HI, c);
+        r = Math.fma(-n, LN2_LO, r);
+        float p = 1.0f / 5040;
+        p = Math.fma(p, r, 1.0f / 720);
+        p = Math.fma(p, r, 1.0f / 120);
+        p = Math.fma(p, r, 1.0f / 24);
+        p = Math.fma(p, r, 1.0f / 6);
+        p = Math.fma(p, r, 0.5f);
+        p = Math.fma(p, r, 1.0f);
+        p = Math.fma(p, r, 1.0f);
+        // 2^n in two factors so n in [-150, 128] stays within the float exponent range
+        int ni = (int) n, n1 = ni / 2, n2 = ni - n1;
+        float y = p * Float.intBitsToFloat((n1 + 127) << 23) * Float.intBitsToFloat((n2 + 127) << 23);
+        return x > EXP_MAX ? Float.POSITIVE_INFINITY : x < EXP_MIN ? 0f : y;
     }
 
     private static RowKernels best() {
@@ -78,7 +109,7 @@ interface RowKernels {
         public float scaledExp(float[] x, int off, int n, float scale, float max) {
             float sum = 0;
             for (int i = 0; i < n; i++) {
-                float e = (float) Math.exp(x[off + i] * scale - max);
+                float e = exp(x[off + i] * scale - max);
                 x[off + i] = e;
                 sum += e;
             }

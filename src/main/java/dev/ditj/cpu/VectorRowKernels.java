@@ -2,6 +2,7 @@ package dev.ditj.cpu;
 
 import dev.ditj.tensor.Ops.Activation;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -36,11 +37,35 @@ final class VectorRowKernels implements RowKernels {
 
     private static FloatVector activate(FloatVector v, Activation act) {
         if (act == Activation.GELU_TANH) {
+            // the same operation order as the scalar RowKernels.gelu: ((v·v)·0.044715)·v + v
             FloatVector inner = v.mul(v).mul(0.044715f).mul(v).add(v).mul(-GELU_K);
-            return v.div(inner.lanewise(VectorOperators.EXP).add(1f));
+            return v.div(exp(inner).add(1f));
         }
-        if (act == Activation.SILU) return v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+        if (act == Activation.SILU) return v.div(exp(v.neg()).add(1f));
         return v;
+    }
+
+    /** {@link RowKernels#exp} lane-wise, with the same operations in the same order. */
+    static FloatVector exp(FloatVector x) {
+        FloatVector c = x.min(EXP_MAX).max(EXP_MIN);
+        FloatVector n = c.mul(LOG2E).add(ROUNDER).sub(ROUNDER);
+        FloatVector r = n.neg().fma(FloatVector.broadcast(S, LN2_HI), c);
+        r = n.neg().fma(FloatVector.broadcast(S, LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(S, 1.0f / 5040);
+        p = p.fma(r, FloatVector.broadcast(S, 1.0f / 720));
+        p = p.fma(r, FloatVector.broadcast(S, 1.0f / 120));
+        p = p.fma(r, FloatVector.broadcast(S, 1.0f / 24));
+        p = p.fma(r, FloatVector.broadcast(S, 1.0f / 6));
+        p = p.fma(r, FloatVector.broadcast(S, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.0f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.0f));
+        IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0);
+        IntVector n1 = ni.div(2), n2 = ni.sub(n1);
+        FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector y = p.mul(s1).mul(s2);
+        return y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_MAX))
+                .blend(0f, x.compare(VectorOperators.LT, EXP_MIN));
     }
 
     @Override
@@ -59,7 +84,7 @@ final class VectorRowKernels implements RowKernels {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector e = FloatVector.fromArray(S, x, off + i).mul(scale).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, x, off + i).mul(scale).sub(max));
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }

@@ -23,6 +23,8 @@ public final class ModelFiles {
     public static final String KIND_KEY = "ditj.kind";
     public static final String CONFIG_KEY = "ditj.config";
     public static final String CLASS_NAMES_KEY = "ditj.class_names";
+    /** Recommended generation settings of a DiT, JSON: {"sampler", "steps", "cfg_scale", "images_per_class"}. */
+    public static final String GENERATE_DEFAULTS_KEY = "ditj.generate_defaults";
     public static final String SOURCE_KEY = "ditj.source";
     public static final String SOURCE_LAYOUT_KEY = "ditj.source_layout";
     public static final String SOURCE_SHA256_KEY = "ditj.source_sha256";
