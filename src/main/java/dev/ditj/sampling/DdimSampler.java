@@ -32,12 +32,19 @@ public final class DdimSampler extends Sampler {
     @Override
     public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener) {
         int total = steps();
-        try (Tensor prediction = ops.alloc(predictionShape(model, x)); NoiseBuffer z = new NoiseBuffer(ops, x)) {
+        int[] timesteps = new int[total];
+        boolean[] needsNoise = new boolean[total];
+        for (int k = 0; k < total; k++) {
+            timesteps[k] = diffusion.timestepMap[total - 1 - k];
+            needsNoise[k] = coefficients(total - 1 - k).addNoise();
+        }
+        model.prepare(timesteps);
+        try (Tensor prediction = ops.alloc(predictionShape(model, x)); StepNoise z = new StepNoise(ops, x, noise, needsNoise)) {
             for (int k = 0; k < total; k++) {
                 int i = total - 1 - k;
-                model.predict(x, diffusion.timestepMap[i], prediction);
+                model.predict(x, k, prediction);
                 DdimCoefficients c = coefficients(i);
-                ops.ddimStep(x, prediction, c.addNoise() ? z.fill(ops, noise, k) : null, c);
+                ops.ddimStep(x, prediction, c.addNoise() ? z.of(k) : null, c);
                 listener.stepDone(k + 1, total);
             }
         }

@@ -33,12 +33,18 @@ public final class DdpmSampler extends Sampler {
     public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener) {
         boolean learned = model.outChannels() == 2 * model.channels();
         int total = steps();
-        try (Tensor prediction = ops.alloc(predictionShape(model, x)); NoiseBuffer z = new NoiseBuffer(ops, x)) {
+        int[] timesteps = new int[total];
+        boolean[] needsNoise = new boolean[total];
+        for (int k = 0; k < total; k++) {
+            timesteps[k] = diffusion.timestepMap[total - 1 - k];
+            needsNoise[k] = k != total - 1; // the last step (index 0) adds no noise
+        }
+        model.prepare(timesteps);
+        try (Tensor prediction = ops.alloc(predictionShape(model, x)); StepNoise z = new StepNoise(ops, x, noise, needsNoise)) {
             for (int k = 0; k < total; k++) {
                 int i = total - 1 - k;
-                model.predict(x, diffusion.timestepMap[i], prediction);
-                Tensor stepNoise = i != 0 ? z.fill(ops, noise, k) : null;
-                ops.ddpmStep(x, prediction, stepNoise, coefficients(i, learned));
+                model.predict(x, k, prediction);
+                ops.ddpmStep(x, prediction, i != 0 ? z.of(k) : null, coefficients(i, learned));
                 listener.stepDone(k + 1, total);
             }
         }

@@ -10,6 +10,12 @@ public interface Denoiser {
     /** Channels of a prediction: C (ε only) or 2C (ε and the learned variance interpolation v). */
     int outChannels();
 
-    /** {@code out [N, outChannels, I, I] = model(x [N, C, I, I], timestep)}, timestep in the original 0..999. */
-    void predict(Tensor x, int timestep, Tensor out);
+    /**
+     * Called once before a sampling loop with the model timestep (original 0..999) of every step, so the loop
+     * itself needs no host-to-device transfers.
+     */
+    void prepare(int[] stepTimesteps);
+
+    /** {@code out [N, outChannels, I, I] = model(x [N, C, I, I], timestep of step)}. */
+    void predict(Tensor x, int step, Tensor out);
 }

@@ -51,11 +51,12 @@ public final class DpmSolverSampler extends Sampler {
     @Override
     public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener) {
         int total = steps();
+        model.prepare(schedule.timesteps.clone());
         try (Tensor prediction = ops.alloc(predictionShape(model, x))) {
             Tensor x0 = ops.alloc(x.shape()), x0Prev = ops.alloc(x.shape());
             try {
                 for (int k = 0; k < total; k++) {
-                    model.predict(x, schedule.timesteps[k], prediction);
+                    model.predict(x, k, prediction);
                     ops.dpmSolverStep(x, prediction, x0, x0Prev, coefficients(k));
                     Tensor t = x0;
                     x0 = x0Prev;

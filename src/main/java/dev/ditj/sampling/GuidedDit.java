@@ -19,7 +19,8 @@ public final class GuidedDit implements Denoiser, AutoCloseable {
     private final float scale;
     private final Dit.Workspace workspace;
     private final Tensor input, timesteps, labels, output;
-    private final float[] hostTimesteps;
+    /** The timesteps of every step of the current loop, [steps, batch], uploaded by {@link #prepare}. */
+    private Tensor timestepTable;
 
     public GuidedDit(Dit dit, int[] classLabels, float scale, int guidedChannels) {
         this.dit = dit;
@@ -38,7 +39,6 @@ public final class GuidedDit implements Denoiser, AutoCloseable {
         int[] y = new int[batch];
         for (int i = 0; i < batch; i++) y[i] = i < images ? classLabels[i] : dit.config().numClasses();
         ops.writeInts(labels, y);
-        hostTimesteps = new float[batch];
     }
 
     public boolean isGuided() {
@@ -56,9 +56,16 @@ public final class GuidedDit implements Denoiser, AutoCloseable {
     }
 
     @Override
-    public void predict(Tensor x, int timestep, Tensor out) {
-        java.util.Arrays.fill(hostTimesteps, timestep);
-        ops.write(timesteps, hostTimesteps);
+    public void prepare(int[] stepTimesteps) {
+        float[] table = new float[stepTimesteps.length * batch];
+        for (int i = 0; i < table.length; i++) table[i] = stepTimesteps[i / batch];
+        if (timestepTable != null) timestepTable.close();
+        timestepTable = ops.upload(new dev.ditj.tensor.HostTensor(Shape.of(stepTimesteps.length, batch), table));
+    }
+
+    @Override
+    public void predict(Tensor x, int step, Tensor out) {
+        ops.copy(timesteps, 0, timestepTable, (long) step * batch, batch);
         if (!isGuided()) {
             dit.forward(workspace, x, timesteps, labels, out);
             return;
@@ -77,5 +84,6 @@ public final class GuidedDit implements Denoiser, AutoCloseable {
         if (output != null) output.close();
         timesteps.close();
         labels.close();
+        if (timestepTable != null) timestepTable.close();
     }
 }

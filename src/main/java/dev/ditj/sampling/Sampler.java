@@ -12,28 +12,45 @@ public abstract class Sampler {
     /** Runs the whole loop on {@code x [N, C, I, I]} (initially x_T). */
     public abstract void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener);
 
-    /** Host and device buffers for per-step noise, allocated once per run (never inside the loop). */
-    static final class NoiseBuffer implements AutoCloseable {
-        final float[] host;
-        final Tensor tensor;
-        final int images, perImage;
+    /**
+     * The noise of every step that needs it, generated and uploaded before the loop ([steps, N, C, I, I]); a step
+     * copies its slice on the device, so the loop itself never waits for the host.
+     */
+    static final class StepNoise implements AutoCloseable {
+        private final Ops ops;
+        private final Tensor table, current;
+        private final int n;
+        /** Row of each step in the table (-1: the step adds no noise). */
+        private final int[] row;
 
-        NoiseBuffer(Ops ops, Tensor like) {
-            images = like.dim(0);
-            perImage = Math.toIntExact(like.numel() / images);
-            host = new float[images * perImage];
-            tensor = ops.alloc(like.shape());
+        StepNoise(Ops ops, Tensor like, NoiseSource source, boolean[] needed) {
+            this.ops = ops;
+            int images = like.dim(0), perImage = Math.toIntExact(like.numel() / images);
+            n = images * perImage;
+            row = new int[needed.length];
+            int rows = 0;
+            for (int k = 0; k < needed.length; k++) row[k] = needed[k] ? rows++ : -1;
+            float[] all = new float[Math.max(1, rows) * n];
+            float[] one = new float[n];
+            for (int k = 0; k < needed.length; k++) {
+                if (row[k] < 0) continue;
+                source.step(k, one, images, perImage);
+                System.arraycopy(one, 0, all, row[k] * n, n);
+            }
+            table = ops.upload(new dev.ditj.tensor.HostTensor(Shape.of(all.length), all));
+            current = ops.alloc(like.shape());
         }
 
-        Tensor fill(Ops ops, NoiseSource source, int step) {
-            source.step(step, host, images, perImage);
-            ops.write(tensor, host);
-            return tensor;
+        /** The noise of step k, as a tensor shaped like the latents. */
+        Tensor of(int k) {
+            ops.copy(current, 0, table, (long) row[k] * n, n);
+            return current;
         }
 
         @Override
         public void close() {
-            tensor.close();
+            table.close();
+            current.close();
         }
     }
 
