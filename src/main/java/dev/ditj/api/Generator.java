@@ -31,11 +31,13 @@ import java.nio.file.Path;
  */
 public final class Generator implements AutoCloseable {
     private final Ops ops;
+    private final boolean ownsOps;
     private final DitModel dit;
     private final VaeModel vae;
 
-    private Generator(Ops ops, DitModel dit, VaeModel vae) {
+    private Generator(Ops ops, boolean ownsOps, DitModel dit, VaeModel vae) {
         this.ops = ops;
+        this.ownsOps = ownsOps;
         this.dit = dit;
         this.vae = vae;
         int lc = vae.config().latentChannels(), ic = dit.config().inChannels();
@@ -48,15 +50,24 @@ public final class Generator implements AutoCloseable {
     public static Generator load(Path ditFile, Path vaeFile, Backend backend) {
         Ops ops = backend.open();
         try {
-            DitModel d = DitModel.load(ditFile, ops);
-            try {
-                return new Generator(ops, d, VaeModel.load(vaeFile, ops));
-            } catch (RuntimeException e) {
-                d.close();
-                throw e;
-            }
+            return load(ditFile, vaeFile, ops, true);
         } catch (RuntimeException e) {
             ops.close();
+            throw e;
+        }
+    }
+
+    /** A generator on a backend the caller keeps owning (closing the generator does not close {@code ops}). */
+    public static Generator load(Path ditFile, Path vaeFile, Ops ops) {
+        return load(ditFile, vaeFile, ops, false);
+    }
+
+    private static Generator load(Path ditFile, Path vaeFile, Ops ops, boolean ownsOps) {
+        DitModel d = DitModel.load(ditFile, ops);
+        try {
+            return new Generator(ops, ownsOps, d, VaeModel.load(vaeFile, ops));
+        } catch (RuntimeException e) {
+            d.close();
             throw e;
         }
     }
@@ -147,6 +158,6 @@ public final class Generator implements AutoCloseable {
     public void close() {
         dit.close();
         vae.close();
-        ops.close();
+        if (ownsOps) ops.close();
     }
 }

@@ -242,6 +242,29 @@ public final class CudaOps implements Ops {
     }
 
     @Override
+    public Graph capture(Runnable work) {
+        device.beginCapture();
+        Device.Graph g;
+        try {
+            work.run();
+        } finally {
+            g = device.endCapture();
+        }
+        Device.Graph graph = g;
+        return new Graph() {
+            @Override
+            public void replay() {
+                device.replay(graph);
+            }
+
+            @Override
+            public void close() {
+                graph.close();
+            }
+        };
+    }
+
+    @Override
     public void close() {
         pool.freeAll();
         device.close();

@@ -73,6 +73,24 @@ public interface Ops extends AutoCloseable {
     default void synchronize() {
     }
 
+    /** A recorded sequence of ops that can be run again (a CUDA graph on the GPU). */
+    interface Graph extends AutoCloseable {
+        /** Runs the recorded ops again, on the same tensors, with their current contents. */
+        void replay();
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Records the ops {@code work} issues instead of running them, for replay. {@code work} may only launch ops on
+     * existing tensors (no allocation, no host reads or writes). Backends without graphs return null; the caller
+     * then just runs {@code work}.
+     */
+    default Graph capture(Runnable work) {
+        return null;
+    }
+
     @Override
     default void close() {
     }
