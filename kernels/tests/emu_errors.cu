@@ -1,0 +1,19 @@
+// Emulator tests: kernels that fail on purpose (out-of-bounds store, barrier deadlock).
+#include <cstdint>
+
+// Writes n+1 elements: the last store is past the end of an n-element buffer.
+extern "C" __global__ void store_past_end(float* out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i <= n) out[i] = (float)i;
+}
+
+// Only the first half of the block reaches the barrier.
+extern "C" __global__ void barrier_deadlock(int* out) {
+    __shared__ int s[64];
+    int t = threadIdx.x;
+    s[t] = t;
+    if (t < 32) {
+        __syncthreads();
+        out[t] = s[63 - t];
+    }
+}
