@@ -17,3 +17,11 @@ extern "C" __global__ void barrier_deadlock(int* out) {
         out[t] = s[63 - t];
     }
 }
+
+// Reads the other warp's shared-memory slot without a barrier in between: a race the emulator's check reports.
+extern "C" __global__ void shared_race(int* out) {
+    __shared__ int s[64];
+    int t = threadIdx.x;
+    s[t] = t;
+    out[t] = s[(t + 32) % 64];
+}
