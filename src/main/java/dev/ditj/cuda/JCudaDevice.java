@@ -67,7 +67,7 @@ public final class JCudaDevice implements Device {
             JCudaDriver.setExceptionsEnabled(false);
         } catch (LinkageError e) {
             // the JCuda natives link against libcuda.so: without a driver they cannot load
-            throw new CudaException("no CUDA device: the CUDA driver library could not be loaded (" + e.getMessage() + ")", e);
+            throw new CudaException("no CUDA device: the CUDA driver library could not be loaded (" + linkProblem(e) + ")", e);
         }
         try {
             return new JCudaDevice(ordinal);
@@ -75,8 +75,18 @@ public final class JCudaDevice implements Device {
             if (e.getMessage().startsWith("no CUDA device")) throw e;
             throw new CudaException("no CUDA device: " + e.getMessage(), e);
         } catch (LinkageError e) {
-            throw new CudaException("no CUDA device: " + e, e);
+            throw new CudaException("no CUDA device: " + linkProblem(e), e);
         }
+    }
+
+    /** The telling line of JCuda's long native-library error (usually "libcuda.so.1: cannot open shared object file"). */
+    private static String linkProblem(LinkageError e) {
+        String m = String.valueOf(e.getMessage());
+        for (String line : m.split("\n")) {
+            int i = line.indexOf("libcuda");
+            if (i >= 0) return line.substring(i).trim();
+        }
+        return m.split("\n")[0].trim();
     }
 
     /** Null when a CUDA device can be opened, else why not. */

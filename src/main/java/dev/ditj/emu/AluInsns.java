@@ -37,19 +37,63 @@ final class AluInsns {
             long[] r = w.r;
             int op = this.op, bits = this.bits, d = this.d, a = this.a, b = this.b, c = this.c;
             boolean s = signed;
-            if (op == ADD && bits == 32) {      // the most common instructions get their own loops
-                for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = (int) r[a + l] + (int) r[b + l];
-                return;
-            }
-            if (op == ADD && bits == 64) {
-                for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = r[a + l] + r[b + l];
-                return;
-            }
+            if (bits == 32 && fast32(r, m, op, d, a, b, c, s)) return;      // the common forms get their own loops
+            if (bits == 64 && fast64(r, m, op, d, a, b, c, s)) return;
             for (int l = 0; l < 32; l++) {
                 if ((m >>> l & 1) == 0) continue;
                 long x = r[a + l], y = b >= 0 ? r[b + l] : 0, z = c >= 0 ? r[c + l] : 0;
                 r[d + l] = op == BFI ? bfi(x, y, z, r[e + l], bits) : apply(op, bits, s, x, y, z);
             }
+        }
+
+        private static boolean fast32(long[] r, int m, int op, int d, int a, int b, int c, boolean s) {
+            switch (op) {
+                case ADD -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = (int) r[a + l] + (int) r[b + l]; }
+                case SUB -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = (int) r[a + l] - (int) r[b + l]; }
+                case MUL_LO -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = (int) r[a + l] * (int) r[b + l]; }
+                case MAD_LO -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = (int) r[a + l] * (int) r[b + l] + (int) r[c + l]; }
+                case AND -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = (int) (r[a + l] & r[b + l]); }
+                case OR -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = (int) (r[a + l] | r[b + l]); }
+                case XOR -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = (int) (r[a + l] ^ r[b + l]); }
+                case MUL_WIDE -> {
+                    if (s) for (int l = 0; l < 32; l++) { if ((m >>> l & 1) != 0) r[d + l] = (long) (int) r[a + l] * (int) r[b + l]; }
+                    else for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = (r[a + l] & 0xffffffffL) * (r[b + l] & 0xffffffffL);
+                }
+                case SHL, SHR -> {
+                    for (int l = 0; l < 32; l++) {
+                        if ((m >>> l & 1) == 0) continue;
+                        long n = r[b + l] & 0xffffffffL;
+                        int x = (int) r[a + l];
+                        r[d + l] = n >= 32 ? (op == SHR && s && x < 0 ? -1 : 0) : op == SHL ? x << n : s ? x >> n : x >>> n;
+                    }
+                }
+                default -> {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static boolean fast64(long[] r, int m, int op, int d, int a, int b, int c, boolean s) {
+            switch (op) {
+                case ADD -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = r[a + l] + r[b + l]; }
+                case SUB -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = r[a + l] - r[b + l]; }
+                case MUL_LO -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = r[a + l] * r[b + l]; }
+                case AND -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = r[a + l] & r[b + l]; }
+                case OR -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = r[a + l] | r[b + l]; }
+                case XOR -> { for (int l = 0; l < 32; l++) if ((m >>> l & 1) != 0) r[d + l] = r[a + l] ^ r[b + l]; }
+                case SHL, SHR -> {
+                    for (int l = 0; l < 32; l++) {
+                        if ((m >>> l & 1) == 0) continue;
+                        long n = r[b + l] & 0xffffffffL, x = r[a + l];
+                        r[d + l] = n >= 64 ? (op == SHR && s && x < 0 ? -1 : 0) : op == SHL ? x << n : s ? x >> n : x >>> n;
+                    }
+                }
+                default -> {
+                    return false;
+                }
+            }
+            return true;
         }
 
         static long apply(int op, int bits, boolean s, long ra, long rb, long rc) {

@@ -208,11 +208,14 @@ final class MemInsns {
             int keep = 0;
             for (int i = 0; i < w.cpCount; i++) {
                 if (w.cpGroup[i] < limit && (m >>> w.cpLane[i] & 1) != 0) {
-                    int lane = w.cpLane[i];
-                    for (int k = 0; k < w.cpSize[i]; k += 4) {
-                        long v = k < w.cpSrcSize[i] ? cta.load(w, lane, Cta.S_GLOBAL, w.cpSrc[i] + k, Math.min(4, w.cpSrcSize[i] - k)) : 0;
-                        cta.store(w, lane, Cta.S_SHARED, w.cpDst[i] + k, 4, v);
+                    int lane = w.cpLane[i], n = w.cpSrcSize[i], size = w.cpSize[i], dst = w.cpDst[i];
+                    if (n > 0) {   // bounds were checked at issue
+                        GlobalMemory.Alloc a = cta.global(w, lane, w.cpSrc[i], n, "cp.async source");
+                        System.arraycopy(a.data, (int) (w.cpSrc[i] - a.base), cta.shared, dst, n);
+                        cta.stats.globalBytesLoaded += n;
                     }
+                    java.util.Arrays.fill(cta.shared, dst + n, dst + size, (byte) 0);   // src-size < cp-size: zero fill
+                    cta.stats.sharedStores += (size + 3) / 4;
                 } else {
                     w.cpLane[keep] = w.cpLane[i];
                     w.cpDst[keep] = w.cpDst[i];

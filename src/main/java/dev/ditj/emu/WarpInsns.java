@@ -130,7 +130,7 @@ final class WarpInsns {
     /**
      * mma.sync.aligned.m16n8kK.row.col with f16/bf16 (k8, k16) or tf32 (k4, k8) inputs and f32 or f16
      * accumulators, fragments laid out as in the PTX ISA (groupID = lane/4, threadID_in_group = lane%4). Products
-     * are exact and summed in double, then rounded once: hardware sums with its own order and truncation, so
+     * are exact and summed with C in double, then rounded once: hardware sums with its own order and truncation, so
      * results agree to about 1e-6 relative, not bit for bit.
      */
     static final class Mma extends Insn {
@@ -175,12 +175,31 @@ final class WarpInsns {
                     }
                 }
             }
+            // D = A·B + C: eight independent accumulators per row keep the multiply-adds from waiting on each other
             for (int i = 0; i < 16; i++) {
-                for (int j = 0; j < 8; j++) {
-                    double s = 0;
-                    for (int kk = 0; kk < k; kk++) s += (double) A[i][kk] * B[kk][j];
-                    D[i][j] = (float) (s + C[i][j]);
+                float[] ai = A[i], ci = C[i];
+                double s0 = ci[0], s1 = ci[1], s2 = ci[2], s3 = ci[3], s4 = ci[4], s5 = ci[5], s6 = ci[6], s7 = ci[7];
+                for (int kk = 0; kk < k; kk++) {
+                    double x = ai[kk];
+                    float[] bk = B[kk];
+                    s0 += x * bk[0];
+                    s1 += x * bk[1];
+                    s2 += x * bk[2];
+                    s3 += x * bk[3];
+                    s4 += x * bk[4];
+                    s5 += x * bk[5];
+                    s6 += x * bk[6];
+                    s7 += x * bk[7];
                 }
+                float[] di = D[i];
+                di[0] = (float) s0;
+                di[1] = (float) s1;
+                di[2] = (float) s2;
+                di[3] = (float) s3;
+                di[4] = (float) s4;
+                di[5] = (float) s5;
+                di[6] = (float) s6;
+                di[7] = (float) s7;
             }
             for (int l = 0; l < 32; l++) {
                 int g = l >> 2, t = l & 3;
