@@ -899,8 +899,8 @@ final class Decoder {
         if (sp == Cta.S_GENERIC && a.symbolSpace >= 0) sp = a.symbolSpace;
         int size = bitsOf(type) / 8;
         boolean signed = type.startsWith("s");
-        if (sp == Cta.S_PARAM) {
-            if (n != 1 || a.base >= 0) throw unsupported("vector or register-addressed parameter load");
+        if (sp == Cta.S_PARAM && n == 1) {
+            if (a.base >= 0) throw unsupported("register-addressed parameter load");
             MemInsns.LdParam p = new MemInsns.LdParam();
             p.d = dst(ops.get(0));
             p.size = Math.max(1, size);

@@ -176,10 +176,6 @@ public final class EmulatedDevice implements Device {
             throw new CudaException("launch of " + k.name + ": " + k.staticShared + " bytes of static + " + sharedBytes
                     + " bytes of dynamic shared memory exceed the " + MAX_SHARED + " bytes of a block");
         }
-        if (sharedBytes > 0 && k.sharedNames.length > 0 && !k.sharedNames[k.sharedNames.length - 1].endsWith("(dynamic)")) {
-            // dynamic shared memory the kernel never declares is harmless on hardware; allowed here too
-            return;
-        }
     }
 
     private void run(Launch l) {

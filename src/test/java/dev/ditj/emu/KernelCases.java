@@ -40,6 +40,7 @@ public final class KernelCases {
         c.add(new Case("long ops", false, KernelCases::longOps));
         c.add(new Case("float ops and rounding modes", false, KernelCases::floatOps));
         c.add(new Case("approximate transcendentals", false, KernelCases::approxOps));
+        c.add(new Case("CUDA math library (sinf of huge arguments, tanhf, erff, powf, ...)", false, KernelCases::libmOps));
         c.add(new Case("double ops", false, KernelCases::doubleOps));
         c.add(new Case("cvt from float", false, KernelCases::convertFromFloat));
         c.add(new Case("cvt from int", false, KernelCases::convertFromInt));
@@ -374,6 +375,51 @@ public final class KernelCases {
                 }
             }
         }
+    }
+
+    private static void libmOps(KernelRig r) {
+        SplittableRandom rng = new SplittableRandom(23);
+        int n = 256;
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (Math.pow(10, rng.nextDouble(-3, i < 64 ? 30 : 4)) * (rng.nextBoolean() ? 1 : -1));
+        a[0] = 0;
+        a[1] = 1e20f;
+        a[2] = -123456.78f;
+        a[3] = Float.MIN_VALUE;
+        long out = r.poisoned(n * 10 * 4L);
+        r.launch("emu_float", "libm_ops", dim(2), dim(128), 0, out, r.floats(a), n);
+        float[] got = r.readFloats(out, n * 10);
+        for (int i = 0; i < n; i++) {
+            float x = a[i];
+            double ax = Math.abs((double) x);
+            double[] e = {Math.sin(x), Math.cos(x), Math.tanh(x), Math.log(ax), Math.exp(x * 0.01f), erf(x * 0.001f), Math.atan2(x, 3),
+                    Math.pow(Math.abs(x) * 1e-3f, 0.37f), 1 / Math.sqrt(ax), Math.log1p(Math.abs(x) * 1e-4f)};
+            for (int k = 0; k < 10; k++) {
+                float g = got[i * 10 + k];
+                double ev = (float) e[k];   // the float result, overflowing as the float one does
+                if (Double.isInfinite(ev) && ev == g || Double.isNaN(ev) && Float.isNaN(g)) continue;
+                // the library's documented maximum errors are 1-4 ulp: 5e-7 relative, plus a little near zero
+                if (!(Math.abs(g - ev) <= 5e-7 * Math.abs(ev) + 1e-30)) {
+                    fail("libm_ops(" + x + ") output " + k + ": expected " + ev + " but was " + g);
+                }
+            }
+        }
+    }
+
+    /** erf: Taylor series below 3, the asymptotic series of erfc above (both far more accurate than float). */
+    private static double erf(double x) {
+        double a = Math.abs(x);
+        if (a >= 3) {
+            double x2 = a * a, erfc = Math.exp(-x2) / (a * Math.sqrt(Math.PI))
+                    * (1 - 1 / (2 * x2) + 3 / (4 * x2 * x2) - 15 / (8 * x2 * x2 * x2) + 105 / (16 * x2 * x2 * x2 * x2));
+            return Math.copySign(1 - erfc, x);
+        }
+        double sum = 0, term = x;
+        for (int k = 0; k < 60; k++) {
+            sum += term / (2 * k + 1);
+            term *= -x * x / (k + 1);
+        }
+        return 2 / Math.sqrt(Math.PI) * sum;
     }
 
     private static void doubleOps(KernelRig r) {
