@@ -1,7 +1,5 @@
 package dev.ditj.cuda;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -71,29 +69,6 @@ public final class KernelArgs {
                         + " (" + p.name + ") is ." + p.type + " (" + p.size + " bytes)");
             }
         }
-    }
-
-    /** The arguments laid out as the kernel's parameter buffer (each at its natural alignment). */
-    public static byte[] pack(List<Param> params, Object[] args) {
-        int size = 0;
-        for (Param p : params) size = align(size, Math.min(p.size, 8)) + p.size;
-        ByteBuffer b = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-        int off = 0;
-        for (int i = 0; i < params.size(); i++) {
-            Param p = params.get(i);
-            off = align(off, Math.min(p.size, 8));
-            Object a = args[i];
-            if (a instanceof Long v) b.putLong(off, v);
-            else if (a instanceof Integer v) b.putInt(off, v);
-            else if (a instanceof Float v) b.putFloat(off, v);
-            else if (a instanceof Double v) b.putDouble(off, v);
-            off += p.size;
-        }
-        return b.array();
-    }
-
-    private static int align(int v, int a) {
-        return (v + a - 1) / a * a;
     }
 
     private static String describe(List<Param> params) {

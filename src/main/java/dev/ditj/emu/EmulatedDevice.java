@@ -20,6 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * between barriers; failures are {@link CudaException}s naming kernel, block, thread and PTX line.
  *
  * <p>{@link #stats()} counts executed instructions and memory traffic (see {@link LaunchStats}).
+ *
+ * <p>Registers are not cleared between blocks (that would cost more than many small blocks take to run): a kernel
+ * that reads a register before writing it sees a value left by an earlier block, as on hardware.
  */
 public final class EmulatedDevice implements Device {
     /** Default global memory: a quarter of the Java heap (the emulator's memory is heap memory). */
@@ -178,7 +181,7 @@ public final class EmulatedDevice implements Device {
         }
     }
 
-    private void run(Launch l) {
+    private synchronized void run(Launch l) {   // one launch at a time: the workers' Ctas are shared
         long t0 = System.nanoTime();
         long blocks = l.blocks();
         AtomicLong next = new AtomicLong();
