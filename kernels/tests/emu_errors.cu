@@ -25,3 +25,11 @@ extern "C" __global__ void shared_race(int* out) {
     s[t] = t;
     out[t] = s[(t + 32) % 64];
 }
+
+// A full-warp shuffle executed by half a warp: undefined on hardware, an error in the emulator.
+extern "C" __global__ void diverged_shuffle(int* out) {
+    int t = threadIdx.x;
+    int v = t * 3;
+    if (t < 16) v = __shfl_xor_sync(0xffffffffu, v, 1);
+    out[t] = v;
+}

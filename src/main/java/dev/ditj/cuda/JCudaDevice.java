@@ -333,7 +333,8 @@ public final class JCudaDevice implements Device {
     public void beginCapture() {
         current();
         if (captureRegistered != null) throw new CudaException("beginCapture: already capturing");
-        check(JCudaDriver.cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture");
+        // relaxed: host buffers are page-locked (cuMemHostRegister) while capturing
+        check(JCudaDriver.cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
         captureRegistered = new ArrayList<>();
     }
 

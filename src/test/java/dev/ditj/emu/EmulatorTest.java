@@ -78,6 +78,16 @@ class EmulatorTest {
     }
 
     @Test
+    void warpCollectivesInADivergedWarpAreErrors() {
+        try (EmulatedDevice d = new EmulatedDevice(1, 1 << 20); KernelRig r = new KernelRig(d)) {
+            CudaException e = assertThrows(CudaException.class,
+                    () -> r.launch("emu_errors", "diverged_shuffle", dim(1), dim(32), 0, r.alloc(128)));
+            assertMentions(e.getMessage(), "diverged_shuffle", "shfl.sync with member mask 0xffffffff executed by lanes 0x0000ffff");
+            KernelRig.forget(d);
+        }
+    }
+
+    @Test
     void endlessLoopsAreCutOff() {
         try (EmulatedDevice d = new EmulatedDevice(1, 1 << 20); KernelRig r = new KernelRig(d)) {
             d.maxWarpInstructionsPerBlock(500);
