@@ -46,3 +46,42 @@ extern "C" __global__ void read_uninitialized(float* out) {
     __syncthreads();
     out[threadIdx.x] = s[threadIdx.x];
 }
+
+// fp32 SIMT GEMM as the CPU-exact kernels do it: C[M,N] = A[M,K] · B[K,N] (row-major), 64x64 tile per block of
+// 16x16 threads, 4x4 outputs per thread, K in steps of 16 through shared memory; any M, N, K (zero-padded tiles).
+// Each output is a chain of fmaf in k order, so the result is bit-exact against the same loop in Java.
+extern "C" __global__ void sgemm_tiled(float* C, const float* A, const float* B, int M, int N, int K) {
+    __shared__ float As[16][64 + 4];   // As[k][m], padded against bank conflicts of the transposed stores
+    __shared__ float Bs[16][64];       // Bs[k][n]
+    int tx = threadIdx.x, ty = threadIdx.y, tid = ty * 16 + tx;
+    int m0 = blockIdx.y * 64, n0 = blockIdx.x * 64;
+    float acc[4][4] = {};
+    for (int k0 = 0; k0 < K; k0 += 16) {
+        for (int i = tid; i < 64 * 16; i += 256) {
+            int r = i / 16, c = i % 16;
+            As[c][r] = (m0 + r < M && k0 + c < K) ? A[(size_t)(m0 + r) * K + k0 + c] : 0.f;
+            int kr = i / 64, nc = i % 64;
+            Bs[kr][nc] = (k0 + kr < K && n0 + nc < N) ? B[(size_t)(k0 + kr) * N + n0 + nc] : 0.f;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < 16; kk++) {
+            float a[4], b[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) a[i] = As[kk][ty * 4 + i];
+#pragma unroll
+            for (int j = 0; j < 4; j++) b[j] = Bs[kk][tx * 4 + j];
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        }
+        __syncthreads();
+    }
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++) {
+            int m = m0 + ty * 4 + i, n = n0 + tx * 4 + j;
+            if (m < M && n < N) C[(size_t)m * N + n] = acc[i][j];
+        }
+    }
+}

@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Speed of the PTX emulator on real kernels: one launch per invocation; the auxiliary counter
  * {@code threadInstructions} is reported per second, i.e. thread-instructions/s (each warp-instruction counts its
- * active lanes). Kernels: the mma.sync/ldmatrix/cp.async GEMM (256x256x256 bf16), the jar's silu (1M elements),
+ * active lanes). Kernels: the mma.sync/ldmatrix/cp.async GEMM (256x256x256 bf16), an fp32 SIMT tiled GEMM
+ * (256x256x256), the jar's silu (1M elements),
  * a shared-memory tree reduction (1M floats) and a divergent loop (Collatz, 64K threads).
  */
 @State(Scope.Benchmark)
@@ -37,7 +38,7 @@ import java.util.concurrent.TimeUnit;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class EmulatorBench {
-    @Param({"gemm", "silu", "reduction", "collatz"})
+    @Param({"gemm", "sgemm", "silu", "reduction", "collatz"})
     public String kernel;
 
     /** Worker threads of the emulated device (0 = one per core). */
@@ -68,6 +69,14 @@ public class EmulatorBench {
                 k = device.load("emu_mma", KernelRig.ptx("emu_mma")).kernel("gemm_bf16_mma");
                 grid = new int[] {n / 32, m / 64, 1};
                 block = new int[] {128, 1, 1};
+                args = new Object[] {c, a, b, m, n, kk};
+            }
+            case "sgemm" -> {
+                int m = 256, n = 256, kk = 256;
+                long a = upload(floats(rng, m * kk)), b = upload(floats(rng, kk * n)), c = device.alloc(4L * m * n);
+                k = device.load("emu_shared", KernelRig.ptx("emu_shared")).kernel("sgemm_tiled");
+                grid = new int[] {n / 64, m / 64, 1};
+                block = new int[] {16, 16, 1};
                 args = new Object[] {c, a, b, m, n, kk};
             }
             case "silu" -> {
@@ -132,10 +141,11 @@ public class EmulatorBench {
         device.close();
     }
 
-    /** Quick measurement without JMH: {@code EmulatorBench KERNEL [seconds]}. */
+    /** Quick measurement without JMH: {@code EmulatorBench KERNEL [seconds [threads]]}. */
     public static void main(String[] a) {
         EmulatorBench b = new EmulatorBench();
         b.kernel = a.length > 0 ? a[0] : "gemm";
+        b.threads = a.length > 2 ? Integer.parseInt(a[2]) : 0;
         b.setUp();
         double seconds = a.length > 1 ? Double.parseDouble(a[1]) : 5;
         for (int round = 0; round < 3; round++) {

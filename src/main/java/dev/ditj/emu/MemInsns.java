@@ -20,6 +20,10 @@ final class MemInsns {
             Cta cta = w.cta;
             int n = dsts.length;
             if (space == Cta.S_SHARED) cta.banks(r, base, off, m);
+            if (size == 4 && base >= 0 && (space == Cta.S_GLOBAL || space == Cta.S_SHARED) && !cta.launch.raceCheck) {
+                words(w, cta, r, m);
+                return;
+            }
             for (int l = 0; l < 32; l++) {
                 if ((m >>> l & 1) == 0) continue;
                 long addr = (base >= 0 ? r[base + l] : 0) + off;
@@ -31,6 +35,35 @@ final class MemInsns {
                     if (dsts[i] >= 0) r[dsts[i] + l] = signed ? AluInsns.ext(v, size * 8, true) : v;
                 }
             }
+        }
+
+        /** The commonest loads (32-bit words, scalar or vector, global or shared), checked and read inline. */
+        private void words(Warp w, Cta cta, long[] r, int m) {
+            int n = dsts.length, bytes = 4 * n;
+            boolean shared = space == Cta.S_SHARED;
+            byte[] sh = cta.shared;
+            GlobalMemory.Alloc a = w.cache;
+            for (int l = 0; l < 32; l++) {
+                if ((m >>> l & 1) == 0) continue;
+                long addr = r[base + l] + off;
+                byte[] data;
+                int i;
+                if (shared) {
+                    if (addr < 0 || addr + bytes > sh.length || (addr & (bytes - 1)) != 0) cta.sharedOffset(l, addr, bytes, "load");
+                    data = sh;
+                    i = (int) addr;
+                } else {
+                    if (a == null || addr < a.base || addr + bytes > a.end || (addr & (bytes - 1)) != 0) a = cta.global(w, l, addr, bytes, "load");
+                    data = a.data;
+                    i = (int) (addr - a.base);
+                }
+                for (int k = 0; k < n; k++) {
+                    int v = (int) GlobalMemory.I32.get(data, i + 4 * k);
+                    if (dsts[k] >= 0) r[dsts[k] + l] = signed ? v : v & 0xffffffffL;
+                }
+            }
+            if (shared) cta.stats.sharedLoads += (long) n * Integer.bitCount(m);
+            else cta.stats.globalBytesLoaded += (long) bytes * Integer.bitCount(m);
         }
     }
 
@@ -60,6 +93,10 @@ final class MemInsns {
             Cta cta = w.cta;
             int n = srcs.length;
             if (space == Cta.S_SHARED) cta.banks(r, base, off, m);
+            if (size == 4 && base >= 0 && (space == Cta.S_GLOBAL || space == Cta.S_SHARED) && !cta.launch.raceCheck) {
+                words(w, cta, r, m);
+                return;
+            }
             for (int l = 0; l < 32; l++) {
                 if ((m >>> l & 1) == 0) continue;
                 long addr = (base >= 0 ? r[base + l] : 0) + off;
@@ -68,6 +105,32 @@ final class MemInsns {
                 }
                 for (int i = 0; i < n; i++) cta.store(w, l, space, addr + (long) i * size, size, r[srcs[i] + l]);
             }
+        }
+
+        /** The commonest stores (32-bit words, scalar or vector, global or shared), checked and written inline. */
+        private void words(Warp w, Cta cta, long[] r, int m) {
+            int n = srcs.length, bytes = 4 * n;
+            boolean shared = space == Cta.S_SHARED;
+            byte[] sh = cta.shared;
+            GlobalMemory.Alloc a = w.cache;
+            for (int l = 0; l < 32; l++) {
+                if ((m >>> l & 1) == 0) continue;
+                long addr = r[base + l] + off;
+                byte[] data;
+                int i;
+                if (shared) {
+                    if (addr < 0 || addr + bytes > sh.length || (addr & (bytes - 1)) != 0) cta.sharedOffset(l, addr, bytes, "store");
+                    data = sh;
+                    i = (int) addr;
+                } else {
+                    if (a == null || addr < a.base || addr + bytes > a.end || (addr & (bytes - 1)) != 0) a = cta.global(w, l, addr, bytes, "store");
+                    data = a.data;
+                    i = (int) (addr - a.base);
+                }
+                for (int k = 0; k < n; k++) GlobalMemory.I32.set(data, i + 4 * k, (int) r[srcs[k] + l]);
+            }
+            if (shared) cta.stats.sharedStores += (long) n * Integer.bitCount(m);
+            else cta.stats.globalBytesStored += (long) bytes * Integer.bitCount(m);
         }
     }
 

@@ -51,6 +51,7 @@ public final class KernelCases {
         c.add(new Case("shared-memory tree reduction", false, KernelCases::blockSum));
         c.add(new Case("dynamic shared memory, syncthreads_count", false, KernelCases::reverseDynamic));
         c.add(new Case("named barriers (bar.arrive / bar.sync)", false, KernelCases::namedBarrier));
+        c.add(new Case("fp32 tiled GEMM, bit-exact (2D blocks, shared tiles, ragged edges)", false, r -> sgemm(r, 100, 70, 45)));
         c.add(new Case("shuffles, votes, redux", false, KernelCases::warpOps));
         c.add(new Case("butterfly sums in divergent warps", false, KernelCases::warpSum));
         c.add(new Case("global atomics", false, KernelCases::atomics));
@@ -691,6 +692,23 @@ public final class KernelCases {
         r.launch("emu_shared", "named_barrier", dim(1), dim(64), 0, out);
         int[] got = r.readInts(out, 32);
         for (int j = 0; j < 32; j++) assertEquals((31 - j) * (31 - j) + 1, got[j], "named_barrier[" + j + "]");
+    }
+
+    /** The fp32 SIMT GEMM of emu_shared.cu: every output is fmaf(a, b, acc) in k order, so bit-exact. */
+    static void sgemm(KernelRig r, int m, int n, int k) {
+        SplittableRandom rng = new SplittableRandom(24);
+        float[] a = new float[m * k], b = new float[k * n];
+        for (int i = 0; i < a.length; i++) a[i] = (float) rng.nextGaussian();
+        for (int i = 0; i < b.length; i++) b[i] = (float) rng.nextGaussian();
+        long c = r.poisoned(4L * m * n);
+        r.launch("emu_shared", "sgemm_tiled", dim((n + 63) / 64, (m + 63) / 64, 1), dim(16, 16, 1), 0, c, r.floats(a), r.floats(b), m, n, k);
+        float[] e = new float[m * n];
+        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) {
+            float acc = 0;
+            for (int kk = 0; kk < k; kk++) acc = Math.fma(a[i * k + kk], b[kk * n + j], acc);
+            e[i * n + j] = acc;
+        }
+        assertFloats(e, r.readFloats(c, m * n), 0, 0, "sgemm_tiled " + m + "x" + n + "x" + k);
     }
 
     private static void poisonedShared(KernelRig r) {
