@@ -85,3 +85,22 @@ extern "C" __global__ void sgemm_tiled(float* C, const float* A, const float* B,
         }
     }
 }
+
+// Vector loads and stores (v2, v4) in global and shared memory, and generic addressing: a pointer that is shared
+// memory for odd threads and global memory for even ones, so nvcc must use generic ld/st.
+extern "C" __global__ void vector_io(float4* out4, const float4* in4, int2* out2, const int2* in2, float* scratch,
+                                     float* out) {
+    __shared__ float4 s4[64];
+    __shared__ float sf[64];
+    int t = threadIdx.x;
+    float4 v = in4[t];
+    s4[t] = make_float4(v.w, v.z, v.y, v.x * 2.f);
+    int2 p = in2[t];
+    out2[t] = make_int2(p.y, p.x ^ t);
+    __syncthreads();
+    out4[t] = s4[63 - t];
+    float* where = (t & 1) ? &sf[t] : &scratch[t];
+    *where = v.x + (float)t;
+    __syncthreads();
+    out[t] = (t & 1) ? sf[t] : scratch[t];
+}

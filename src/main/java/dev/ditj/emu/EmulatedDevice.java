@@ -34,7 +34,7 @@ public final class EmulatedDevice implements Device {
     private final ExecutorService pool;
     private final Cta[] ctas;
     private boolean raceCheck;
-    private long maxWarpInstructionsPerBlock = 2_000_000_000L;
+    private long maxWarpInstructionsPerBlock = 500_000_000L;   // tens of seconds: far beyond any real block
     private final LaunchStats total = new LaunchStats();
     private LaunchStats last = new LaunchStats();
     private List<Runnable> capture;

@@ -51,6 +51,7 @@ public final class KernelCases {
         c.add(new Case("shared-memory tree reduction", false, KernelCases::blockSum));
         c.add(new Case("dynamic shared memory, syncthreads_count", false, KernelCases::reverseDynamic));
         c.add(new Case("named barriers (bar.arrive / bar.sync)", false, KernelCases::namedBarrier));
+        c.add(new Case("vector and generic loads/stores", false, KernelCases::vectorIo));
         c.add(new Case("fp32 tiled GEMM, bit-exact (2D blocks, shared tiles, ragged edges)", false, r -> sgemm(r, 100, 70, 45)));
         c.add(new Case("shuffles, votes, redux", false, KernelCases::warpOps));
         c.add(new Case("butterfly sums in divergent warps", false, KernelCases::warpSum));
@@ -692,6 +693,26 @@ public final class KernelCases {
         r.launch("emu_shared", "named_barrier", dim(1), dim(64), 0, out);
         int[] got = r.readInts(out, 32);
         for (int j = 0; j < 32; j++) assertEquals((31 - j) * (31 - j) + 1, got[j], "named_barrier[" + j + "]");
+    }
+
+    private static void vectorIo(KernelRig r) {
+        SplittableRandom rng = new SplittableRandom(25);
+        float[] in4 = new float[256];
+        int[] in2 = new int[128];
+        for (int i = 0; i < 256; i++) in4[i] = (float) rng.nextGaussian();
+        for (int i = 0; i < 128; i++) in2[i] = rng.nextInt();
+        long out4 = r.poisoned(1024), out2 = r.poisoned(512), scratch = r.poisoned(256), out = r.poisoned(256);
+        r.launch("emu_shared", "vector_io", dim(1), dim(64), 0, out4, r.floats(in4), out2, r.ints(in2), scratch, out);
+        float[] g4 = r.readFloats(out4, 256), g = r.readFloats(out, 64);
+        int[] g2 = r.readInts(out2, 128);
+        for (int t = 0; t < 64; t++) {
+            int u = 63 - t;
+            float[] e = {in4[4 * u + 3], in4[4 * u + 2], in4[4 * u + 1], in4[4 * u] * 2f};
+            assertFloats(e, Arrays.copyOfRange(g4, 4 * t, 4 * t + 4), 0, 0, "float4 through shared, thread " + t);
+            assertEquals(in2[2 * t + 1], g2[2 * t], "int2 .x");
+            assertEquals(in2[2 * t] ^ t, g2[2 * t + 1], "int2 .y");
+            assertEquals(in4[4 * t] + (float) t, g[t], "generic store/load, thread " + t);
+        }
     }
 
     /** The fp32 SIMT GEMM of emu_shared.cu: every output is fmaf(a, b, acc) in k order, so bit-exact. */
