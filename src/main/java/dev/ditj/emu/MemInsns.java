@@ -187,6 +187,12 @@ final class MemInsns {
                     }
                     cta.stats.globalBytesLoaded += size;
                     cta.stats.globalBytesStored += size;
+                } else if (sp == Cta.S_SHARED) {   // atomics are not races: straight to the array
+                    int i = cta.sharedOffset(l, addr, size, "atomic");
+                    old = Cta.read(cta.shared, i, size);
+                    Cta.write(cta.shared, i, size, combine(old, y, z));
+                    cta.stats.sharedLoads++;
+                    cta.stats.sharedStores++;
                 } else {
                     old = cta.load(w, l, sp, addr, size);
                     cta.store(w, l, sp, addr, size, combine(old, y, z));

@@ -25,7 +25,9 @@
  *       {@code .const} bank; generic addresses map shared/local/const through 4 GiB windows. Every access is bounds-
  *       and alignment-checked; the error names kernel, block, thread, PTX line, address and the nearest (or freed)
  *       allocation. Shared and local memory are filled with 0xff bytes (a NaN pattern) at every launch. An optional
- *       check reports shared-memory races between warps within one barrier interval.</li>
+ *       check ({@code raceCheck(true)}) reports shared-memory races: a load or store of a 4-byte word that another
+ *       warp stored (or, for a store, loaded) since the last barrier; atomics are not races, and lanes of one warp
+ *       are ordered by its lockstep execution.</li>
  *   <li>{@code cp.async} copies are checked at issue and land at {@code cp.async.wait_group}/{@code wait_all}, so a
  *       missing wait reads stale data, as it may on hardware.</li>
  *   <li>{@link dev.ditj.emu.LaunchStats}: per launch, warp-instructions by class, thread-instructions, global bytes

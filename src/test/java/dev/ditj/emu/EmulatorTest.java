@@ -72,7 +72,10 @@ class EmulatorTest {
             d.raceCheck(true);
             CudaException e = assertThrows(CudaException.class, () -> r.launch("emu_errors", "shared_race", dim(1), dim(64), 0, out));
             assertMentions(e.getMessage(), "shared_race", "shared-memory race", "warp 1 writes", "read by warp 0", "since the last barrier");
-            r.launch("emu_shared", "block_sum", dim(2), dim(256), 0, r.alloc(8), r.floats(new float[512]), 512);  // correct code passes
+            // correct code passes: barriers between the phases, atomics (not races)
+            r.launch("emu_shared", "block_sum", dim(2), dim(256), 0, r.alloc(8), r.floats(new float[512]), 512);
+            r.launch("emu_atomic", "histogram", dim(2), dim(128), 0, r.ints(new int[16]), r.ints(new int[1000]), 1000);
+            KernelCases.sgemm(r, 70, 70, 40);
             KernelRig.forget(d);
         }
     }
