@@ -55,6 +55,44 @@ class EmulatorTest {
     }
 
     @Test
+    void localSharedAndAlignmentErrors() {
+        String ptx = HEADER + """
+                .visible .entry faults(.param .u64 p, .param .u32 which)
+                {
+                \t.local .align 4 .b8 depot[16];
+                \t.shared .align 4 .b8 tile[64];
+                \t.reg .pred %p<4>;
+                \t.reg .b32 %r<4>;
+                \t.reg .b64 %rd<4>;
+                \tld.param.u64 %rd1, [p];
+                \tld.param.u32 %r1, [which];
+                \tmov.u32 %r2, %tid.x;
+                \tsetp.eq.u32 %p1, %r1, 0;
+                \t@%p1 st.local.u32 [depot+16], %r2;
+                \tsetp.eq.u32 %p2, %r1, 1;
+                \t@%p2 st.global.u32 [%rd1+2], %r2;
+                \tsetp.eq.u32 %p3, %r1, 2;
+                \t@%p3 st.shared.u32 [tile+64], %r2;
+                \tret;
+                }
+                """;
+        try (EmulatedDevice d = new EmulatedDevice(1, 1 << 20)) {
+            Device.Kernel k = d.load("faults.ptx", ptx).kernel("faults");
+            long buf = d.alloc(64);
+            String[][] expected = {
+                    {"line 16", "out-of-bounds local store of 4 bytes at local address 0x10", "local depot has 16 bytes"},
+                    {"line 18", "misaligned store: address 0x", "is not a multiple of 4"},
+                    {"line 20", "out-of-bounds shared store of 4 bytes at shared address 0x40", "64 bytes of shared memory"}};
+            for (int which = 0; which < 3; which++) {
+                int w = which;
+                CudaException e = assertThrows(CudaException.class, () -> d.launch(k, dim(1), dim(32), 0, buf, w));
+                assertMentions(e.getMessage(), expected[which]);
+                assertMentions(e.getMessage(), "kernel faults", "thread (0,0,0)");
+            }
+        }
+    }
+
+    @Test
     void everyTestAndProductionKernelLoads() {
         try (EmulatedDevice d = new EmulatedDevice(1, 1 << 24)) {
             for (String m : new String[] {"emu_int", "emu_float", "emu_convert", "emu_control", "emu_shared", "emu_warp",
