@@ -201,8 +201,11 @@ public final class JCudaDevice implements Device {
         if (captureRegistered != null) {
             if (!b.isDirect()) throw new CudaException("host copies inside a graph capture need a direct ByteBuffer");
             Pointer p = Pointer.to(b.slice());
-            check(JCudaDriver.cuMemHostRegister(p, b.remaining(), 0), "cuMemHostRegister");
-            captureRegistered.add(p);
+            int r = JCudaDriver.cuMemHostRegister(p, b.remaining(), 0);
+            if (r != CUresult.CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED) {   // a second copy of the same buffer is fine
+                check(r, "cuMemHostRegister");
+                captureRegistered.add(p);
+            }
             return p;
         }
         if (b.isDirect()) return Pointer.to(b.slice());
