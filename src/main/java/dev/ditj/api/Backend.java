@@ -2,6 +2,10 @@ package dev.ditj.api;
 
 import dev.ditj.DitjException;
 import dev.ditj.cpu.CpuOps;
+import dev.ditj.cuda.CudaException;
+import dev.ditj.cuda.CudaOps;
+import dev.ditj.cuda.JCudaDevice;
+import dev.ditj.emu.EmulatedDevice;
 import dev.ditj.tensor.Ops;
 
 import java.util.Locale;
@@ -12,6 +16,8 @@ public enum Backend {
     CPU,
     /** Our CUDA kernels on an NVIDIA GPU through JCuda. */
     CUDA,
+    /** Our CUDA kernels (the same PTX) on the emulated device: slow, for testing and debugging without a GPU. */
+    EMU,
     /** A CUDA GPU when one is usable, else the CPU. */
     AUTO;
 
@@ -19,20 +25,36 @@ public enum Backend {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new DitjException("unknown backend '" + s + "' (use cpu, cuda or auto)");
+            throw new DitjException("unknown backend '" + s + "' (use cpu, cuda, emu or auto)");
         }
     }
 
-    /** A fresh backend instance; close it when done. */
+    /** A fresh backend instance; close it when done. A CUDA backend without a usable GPU says "no CUDA device: ...". */
     public Ops open() {
         switch (this) {
             case CPU:
-            case AUTO:
-                // No GPU backend exists in this build yet, so AUTO means CPU.
                 return new CpuOps();
             case CUDA:
+                return cuda();
+            case EMU:
+                return new CudaOps(new EmulatedDevice(), "emu");
+            case AUTO:
             default:
-                throw new DitjException("the CUDA backend is not part of this build yet; use --backend cpu");
+                try {
+                    return cuda();
+                } catch (CudaException e) {
+                    return new CpuOps();
+                }
+        }
+    }
+
+    private static Ops cuda() {
+        JCudaDevice device = JCudaDevice.open();
+        try {
+            return new CudaOps(device, "cuda");
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
         }
     }
 }

@@ -28,6 +28,59 @@ final class AluInsns {
             BFI = 27, PRMT = 28, SHF_L_WRAP = 29, SHF_L_CLAMP = 30, SHF_R_WRAP = 31, SHF_R_CLAMP = 32, LOP3 = 33,
             SAD = 34, MUL24_LO = 35, MAD24_LO = 36, ADD_SAT = 37, SUB_SAT = 38;
 
+    /** add/sub/mad with carry-out (.cc) and/or carry-in (addc/subc/madc); sub's flag is the borrow. */
+    static final class Carry extends Insn {
+        static final int ADD = 0, SUB = 1, MAD_LO = 2, MAD_HI = 3;
+        int kind, bits, d, a, b, c = -1, cf;
+        boolean carryIn, carryOut;
+
+        @Override
+        void exec(Warp w, int m) {
+            long[] r = w.r;
+            for (int l = 0; l < 32; l++) {
+                if ((m >>> l & 1) == 0) continue;
+                long x = r[a + l], y = r[b + l], cin = carryIn ? r[cf + l] & 1 : 0;
+                long res, cout;
+                if (bits == 32) {
+                    long ux = x & 0xffffffffL, uy = y & 0xffffffffL;
+                    long wide = switch (kind) {
+                        case ADD -> ux + uy + cin;
+                        case SUB -> ux - uy - cin;
+                        case MAD_LO -> ((ux * uy) & 0xffffffffL) + (r[c + l] & 0xffffffffL) + cin;
+                        default -> ((ux * uy) >>> 32) + (r[c + l] & 0xffffffffL) + cin;
+                    };
+                    res = (int) wide;
+                    cout = kind == SUB ? (wide < 0 ? 1 : 0) : (wide >>> 32) & 1;
+                } else {
+                    long addend = switch (kind) {
+                        case ADD, SUB -> y;
+                        case MAD_LO -> x * y;
+                        default -> Math.multiplyHigh(x, y) + ((x >> 63) & y) + ((y >> 63) & x); // unsigned high word
+                    };
+                    if (kind == MAD_LO || kind == MAD_HI) {
+                        long base = addend, z = r[c + l];
+                        long s1 = base + z;
+                        long c1 = Long.compareUnsigned(s1, base) < 0 ? 1 : 0;
+                        res = s1 + cin;
+                        cout = c1 | (Long.compareUnsigned(res, s1) < 0 ? 1 : 0);
+                    } else if (kind == ADD) {
+                        long s1 = x + y;
+                        long c1 = Long.compareUnsigned(s1, x) < 0 ? 1 : 0;
+                        res = s1 + cin;
+                        cout = c1 | (Long.compareUnsigned(res, s1) < 0 ? 1 : 0);
+                    } else {
+                        long s1 = x - y;
+                        long b1 = Long.compareUnsigned(x, y) < 0 ? 1 : 0;
+                        res = s1 - cin;
+                        cout = b1 | (Long.compareUnsigned(s1, cin) < 0 ? 1 : 0);
+                    }
+                }
+                r[d + l] = res;
+                if (carryOut) r[cf + l] = cout;
+            }
+        }
+    }
+
     static final class IntOp extends Insn {
         int op, bits, d, a = -1, b = -1, c = -1, e = -1;
         boolean signed;

@@ -36,6 +36,8 @@ final class Decoder {
     private Map<String, Integer> specialSlots;
     private Map<String, Long> sharedOffsets, localOffsets;
     private int slots;
+    /** Register slot (times 32) of the carry flag, allocated on first use in a kernel; -1 before. */
+    private int carrySlot = -1;
     private Ptx.Stmt stmt;
 
     private Decoder(Ptx.Module module, GlobalMemory memory) {
@@ -96,6 +98,7 @@ final class Decoder {
         constSlots = new LinkedHashMap<>();
         specialSlots = new LinkedHashMap<>();
         slots = 0;
+        carrySlot = -1;
         for (String r : f.regs.keySet()) regSlots.put(r, slots++);
 
         // shared memory: module-scope variables, then the function's own; dynamic (.extern) memory after all of them
@@ -390,7 +393,9 @@ final class Decoder {
             case "mov": return mov(type, ops);
             case "add": case "sub": case "mul": case "mad": case "div": case "rem": case "min": case "max": case "abs":
             case "neg": case "fma": case "mul24": case "mad24":
-                return arith(op, mods, type, ops);
+                return mods.contains("cc") ? carry(op, mods, type, ops) : arith(op, mods, type, ops);
+            case "addc": case "subc": case "madc":
+                return carry(op, mods, type, ops);
             case "and": case "or": case "xor": case "not": case "cnot": case "shl": case "shr": case "popc": case "clz":
             case "brev": case "bfind": case "bfe": case "bfi": case "prmt": case "shf": case "sad":
                 return bits(op, mods, type, ops);
@@ -504,7 +509,6 @@ final class Decoder {
 
     private Insn arith(String op, List<String> mods, String type, List<String> ops) {
         if (type == null) throw unsupported("no type");
-        if (mods.contains("cc")) throw unsupported("carry (.cc) arithmetic");
         if (isFloat(type)) return floatArith(op, mods, type, ops);
         AluInsns.IntOp x = new AluInsns.IntOp();
         x.bits = bitsOf(type);
@@ -534,6 +538,37 @@ final class Decoder {
         x.a = src(ops.get(1), type);
         if (!unary) x.b = src(ops.get(2), type);
         if (ternary) x.c = src(ops.get(3), wide ? (x.signed ? "s" : "u") + x.bits * 2 : type);
+        x.cls = Insn.C_INT;
+        return x;
+    }
+
+    /**
+     * Extended-precision integer arithmetic through the carry flag: add/sub/mad with .cc write it, addc/subc/madc
+     * read it (and write it with .cc). The flag is a hidden per-lane register of the kernel.
+     */
+    private Insn carry(String op, List<String> mods, String type, List<String> ops) {
+        if (type == null || isFloat(type)) throw unsupported("carry arithmetic needs an integer type");
+        AluInsns.Carry x = new AluInsns.Carry();
+        x.bits = bitsOf(type);
+        if (x.bits != 32 && x.bits != 64) throw unsupported("carry arithmetic on ." + type);
+        String base = op.endsWith("c") ? op.substring(0, op.length() - 1) : op;
+        x.carryIn = op.endsWith("c");
+        x.carryOut = mods.contains("cc");
+        x.kind = switch (base) {
+            case "add" -> AluInsns.Carry.ADD;
+            case "sub" -> AluInsns.Carry.SUB;
+            case "mad" -> mods.contains("hi") ? AluInsns.Carry.MAD_HI : mods.contains("lo") ? AluInsns.Carry.MAD_LO : -1;
+            default -> -1;
+        };
+        if (x.kind < 0) throw unsupported(op + " with carry");
+        boolean mad = base.equals("mad");
+        need(mad ? 4 : 3);
+        x.d = dst(ops.get(0));
+        x.a = src(ops.get(1), type);
+        x.b = src(ops.get(2), type);
+        if (mad) x.c = src(ops.get(3), type);
+        if (carrySlot < 0) carrySlot = slots++ * 32;
+        x.cf = carrySlot;
         x.cls = Insn.C_INT;
         return x;
     }

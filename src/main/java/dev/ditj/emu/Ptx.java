@@ -37,6 +37,8 @@ final class Ptx {
         boolean entry;
         int line;
         final List<Param> params = new ArrayList<>();
+        /** Return values of a .func (its "(.param ...)" list before the name). */
+        final List<Param> returns = new ArrayList<>();
         int paramBytes;
         final Map<String, String> regs = new LinkedHashMap<>();   // register name -> declared type
         final List<Var> vars = new ArrayList<>();
@@ -185,6 +187,7 @@ final class Ptx {
                 case OPEN, CLOSE -> throw new SyntaxError(t.line, "unexpected brace at module level");
             }
         }
+        new Inliner(m).run();
         return m;
     }
 
@@ -210,6 +213,15 @@ final class Ptx {
             int close = s.indexOf(')');
             int open2 = s.indexOf('(', close);
             f.name = s.substring(close + 1, open2 < 0 ? s.length() : open2).trim();
+            String rets = s.substring(s.indexOf('(') + 1, close).trim();
+            int roff = 0;
+            if (!rets.isEmpty()) {
+                for (String r : rets.split(",")) {
+                    Param prm = param(r.trim(), roff, line);
+                    roff = prm.offset + prm.size;
+                    f.returns.add(prm);
+                }
+            }
             open = open2;
         }
         if (open >= 0) {
@@ -257,18 +269,61 @@ final class Ptx {
 
     private static int body(Function f, List<Token> toks, int i) {
         int depth = 1;
+        // Nested scopes (call sequences, inline asm): their .param declarations are per-thread memory with names
+        // made unique per scope, since nvcc reuses param0/retval0 in every call sequence.
+        List<Map<String, String>> scopes = new ArrayList<>();
+        scopes.add(new LinkedHashMap<>());
         for (; i < toks.size(); i++) {
             Token t = toks.get(i);
             switch (t.kind) {
-                case OPEN -> depth++;       // inline-asm scopes: registers declared in them are function-wide here
+                case OPEN -> {
+                    depth++;
+                    scopes.add(new LinkedHashMap<>());
+                }
                 case CLOSE -> {
+                    scopes.remove(scopes.size() - 1);
                     if (--depth == 0) return i;
                 }
                 case LABEL -> f.labels.put(t.text, f.body.size());
-                case STMT -> statement(f, t.text, t.line);
+                case STMT -> {
+                    if (t.text.startsWith(".param")) {
+                        Var v = scopedParam(t.text, t.line, f);
+                        scopes.get(scopes.size() - 1).put(v.name.substring(0, v.name.indexOf("__s")), v.name);
+                        f.vars.add(v);
+                    } else if (t.text.startsWith(".reg") && scopes.size() > 1) {
+                        // registers of an inner scope (inline asm) shadow the function's: give them their own names
+                        Function tmp = new Function();
+                        regs(tmp, t.text, t.line);
+                        int id = scopeCounter++;
+                        tmp.regs.forEach((name, type) -> {
+                            String unique = name + "__s" + id;
+                            f.regs.put(unique, type);
+                            scopes.get(scopes.size() - 1).put(name, unique);
+                        });
+                    } else {
+                        Map<String, String> renames = new LinkedHashMap<>();
+                        for (Map<String, String> m : scopes) renames.putAll(m);
+                        statement(f, renames.isEmpty() ? t.text : Inliner.rename(t.text, renames), t.line);
+                    }
+                }
             }
         }
         throw new SyntaxError(f.line, "function " + f.name + " has no closing brace");
+    }
+
+    private static int scopeCounter;
+
+    /** A {@code .param} declared inside a function body: per-thread (local) memory, uniquely named. */
+    private static Var scopedParam(String s, int line, Function f) {
+        Param prm = param(s, 0, line);
+        Var v = new Var();
+        v.line = line;
+        v.space = "local";
+        v.type = "b8";
+        v.align = prm.align();
+        v.size = prm.size();
+        v.name = prm.name() + "__s" + (scopeCounter++);
+        return v;
     }
 
     private static void statement(Function f, String s, int line) {
@@ -447,5 +502,176 @@ final class Ptx {
             case "b128" -> 16;
             default -> throw new SyntaxError(line, "unknown type ." + type);
         };
+    }
+
+    /**
+     * Expands every {@code call} of a {@code .func} in place (functions have no stack here): the callee's
+     * registers, labels and local memory get a per-call-site prefix, its parameters and return values become the
+     * caller's argument and result buffers (per-thread memory), and {@code ret} becomes a branch past the inlined
+     * body. Recursion is reported as unsupported.
+     */
+    static final class Inliner {
+        private final Module module;
+        private final java.util.Set<String> done = new java.util.HashSet<>(), active = new java.util.HashSet<>();
+        private int sites;
+
+        Inliner(Module module) {
+            this.module = module;
+        }
+
+        void run() {
+            for (Function f : module.functions.values()) expand(f);
+        }
+
+        private void expand(Function f) {
+            if (done.contains(f.name)) return;
+            if (!active.add(f.name)) throw new SyntaxError(f.line, "recursive call of " + f.name + " is not supported");
+            boolean hasCall = f.body.stream().anyMatch(st -> isCall(st.opcode()));
+            if (hasCall) {
+                List<Stmt> body = new ArrayList<>();
+                Map<String, Integer> labels = new LinkedHashMap<>();
+                Map<Integer, List<String>> labelsAt = new java.util.HashMap<>();
+                f.labels.forEach((name, at) -> labelsAt.computeIfAbsent(at, k -> new ArrayList<>()).add(name));
+                for (int i = 0; i <= f.body.size(); i++) {
+                    for (String l : labelsAt.getOrDefault(i, List.of())) labels.put(l, body.size());
+                    if (i == f.body.size()) break;
+                    Stmt st = f.body.get(i);
+                    if (isCall(st.opcode())) {
+                        inline(f, st, body, labels);
+                    } else {
+                        body.add(st);
+                    }
+                }
+                f.body.clear();
+                f.body.addAll(body);
+                f.labels.clear();
+                f.labels.putAll(labels);
+            }
+            localParamAccesses(f);
+            active.remove(f.name);
+            done.add(f.name);
+        }
+
+        private static boolean isCall(String opcode) {
+            return opcode.equals("call") || opcode.startsWith("call.");
+        }
+
+        private void inline(Function caller, Stmt call, List<Stmt> body, Map<String, Integer> labels) {
+            if (call.guard() != null) throw new SyntaxError(call.line(), "predicated call is not supported: " + call.text());
+            List<String> ops = call.operands();
+            int k = 0;
+            List<String> results = List.of(), args = List.of();
+            if (!ops.isEmpty() && ops.get(0).startsWith("(")) results = list(ops.get(k++));
+            if (k >= ops.size()) throw new SyntaxError(call.line(), "call without a target: " + call.text());
+            String target = ops.get(k++);
+            if (k < ops.size()) args = list(ops.get(k++));
+            if (k < ops.size()) throw new SyntaxError(call.line(), "indirect calls are not supported: " + call.text());
+            Function callee = module.functions.get(target);
+            if (callee == null || callee.entry) {
+                throw new SyntaxError(call.line(), "call of " + target + ": no .func with a body in this module");
+            }
+            expand(callee);
+            if (callee.params.size() != args.size() || callee.returns.size() != results.size()) {
+                throw new SyntaxError(call.line(), "call of " + target + " with the wrong number of arguments");
+            }
+            String prefix = "__c" + (sites++) + "_";
+            Map<String, String> renames = new LinkedHashMap<>();
+            for (int i = 0; i < args.size(); i++) renames.put(callee.params.get(i).name(), args.get(i));
+            for (int i = 0; i < results.size(); i++) renames.put(callee.returns.get(i).name(), results.get(i));
+            callee.regs.forEach((r, type) -> {
+                String n = "%" + prefix + r.substring(1);
+                renames.put(r, n);
+                caller.regs.put(n, type);
+            });
+            for (Var v : callee.vars) {
+                Var c = copy(v);
+                c.name = prefix + v.name;
+                renames.put(v.name, c.name);
+                caller.vars.add(c);
+            }
+            callee.labels.keySet().forEach(l -> renames.put(l, prefix + l));
+            String end = prefix + "return";
+            Map<Integer, List<String>> labelsAt = new java.util.HashMap<>();
+            callee.labels.forEach((name, at) -> labelsAt.computeIfAbsent(at, x -> new ArrayList<>()).add(name));
+            for (int i = 0; i < callee.body.size(); i++) {
+                for (String l : labelsAt.getOrDefault(i, List.of())) labels.put(prefix + l, body.size());
+                Stmt st = callee.body.get(i);
+                if (st.opcode().equals("ret") || st.opcode().startsWith("ret.")) {
+                    body.add(new Stmt(st.line(), st.guard() == null ? null : renameWord(st.guard(), renames),
+                            st.guardNeg(), "bra.uni", List.of(end), st.text()));
+                } else {
+                    List<String> r = new ArrayList<>();
+                    for (String o : st.operands()) r.add(rename(o, renames));
+                    body.add(new Stmt(st.line(), st.guard() == null ? null : renameWord(st.guard(), renames),
+                            st.guardNeg(), st.opcode(), r, st.text()));
+                }
+            }
+            for (String l : labelsAt.getOrDefault(callee.body.size(), List.of())) labels.put(prefix + l, body.size());
+            labels.put(end, body.size());
+        }
+
+        /** ld/st.param on per-thread parameter buffers become ld/st.local. */
+        private static void localParamAccesses(Function f) {
+            java.util.Set<String> locals = new java.util.HashSet<>();
+            for (Var v : f.vars) if (v.space.equals("local")) locals.add(v.name);
+            for (int i = 0; i < f.body.size(); i++) {
+                Stmt st = f.body.get(i);
+                String op = st.opcode();
+                if (!(op.startsWith("ld.param") || op.startsWith("st.param"))) continue;
+                String addr = op.startsWith("ld") ? st.operands().get(1) : st.operands().get(0);
+                String sym = addr.replaceAll("[\\[\\]\\s]", "").split("\\+")[0];
+                if (locals.contains(sym)) {
+                    f.body.set(i, new Stmt(st.line(), st.guard(), st.guardNeg(), op.replaceFirst("\\.param", ".local"),
+                            st.operands(), st.text()));
+                }
+            }
+        }
+
+        private static Var copy(Var v) {
+            Var c = new Var();
+            c.name = v.name;
+            c.space = v.space;
+            c.type = v.type;
+            c.align = v.align;
+            c.elemSize = v.elemSize;
+            c.size = v.size;
+            c.extern = v.extern;
+            c.init = v.init;
+            c.line = v.line;
+            return c;
+        }
+
+        private static List<String> list(String parenthesized) {
+            String in = parenthesized.trim();
+            in = in.substring(1, in.length() - 1).trim();
+            List<String> out = new ArrayList<>();
+            if (!in.isEmpty()) for (String x : in.split(",")) out.add(x.trim());
+            return out;
+        }
+
+        private static final java.util.regex.Pattern WORD = java.util.regex.Pattern.compile("[%$A-Za-z_][A-Za-z0-9_$]*");
+
+        /** Replaces whole identifiers (registers, labels, symbols) found in {@code renames}. */
+        static String rename(String text, Map<String, String> renames) {
+            java.util.regex.Matcher m = WORD.matcher(text);
+            StringBuilder sb = new StringBuilder();
+            int last = 0;
+            while (m.find()) {
+                if (m.start() > 0) {
+                    char before = text.charAt(m.start() - 1);
+                    if (Character.isLetterOrDigit(before) || before == '.' || before == '_') continue; // part of a number or suffix
+                }
+                String r = renames.get(m.group());
+                if (r != null) {
+                    sb.append(text, last, m.start()).append(r);
+                    last = m.end();
+                }
+            }
+            return sb.append(text.substring(last)).toString();
+        }
+
+        private static String renameWord(String w, Map<String, String> renames) {
+            return renames.getOrDefault(w, w);
+        }
     }
 }

@@ -42,8 +42,12 @@ class EmulatorTest {
     void unsupportedFormsAreReportedToo() {
         try (EmulatedDevice d = new EmulatedDevice(1, 1 << 20)) {
             String call = HEADER + ".visible .entry k()\n{\n\tcall.uni foo, ();\n\tret;\n}\n";
-            assertMentions(assertThrows(CudaException.class, () -> d.load("call.ptx", call)).getMessage(), "line 7", "call.uni foo");
-            String carry = HEADER + ".visible .entry k()\n{\n\t.reg .b32 %r<3>;\n\tadd.cc.u32 %r1, %r1, %r2;\n\tret;\n}\n";
+            assertMentions(assertThrows(CudaException.class, () -> d.load("call.ptx", call)).getMessage(), "line 7", "foo",
+                    "no .func");
+            String recursive = HEADER + ".func f()\n{\n\tcall.uni f, ();\n\tret;\n}\n"
+                    + ".visible .entry k()\n{\n\tcall.uni f, ();\n\tret;\n}\n";
+            assertMentions(assertThrows(CudaException.class, () -> d.load("rec.ptx", recursive)).getMessage(), "recursive");
+            String carry = HEADER + ".visible .entry k()\n{\n\t.reg .f32 %f<3>;\n\tadd.cc.f32 %f1, %f1, %f2;\n\tret;\n}\n";
             assertMentions(assertThrows(CudaException.class, () -> d.load("cc.ptx", carry)).getMessage(), "line 8", "carry");
             String undeclared = HEADER + ".visible .entry k()\n{\n\tmov.u32 %r1, 0;\n\tret;\n}\n";
             assertMentions(assertThrows(CudaException.class, () -> d.load("reg.ptx", undeclared)).getMessage(),

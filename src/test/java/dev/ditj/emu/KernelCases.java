@@ -42,6 +42,8 @@ public final class KernelCases {
         c.add(new Case("approximate transcendentals", false, KernelCases::approxOps));
         c.add(new Case("CUDA math library (sinf of huge arguments, tanhf, erff, powf, ...)", false, KernelCases::libmOps));
         c.add(new Case("double ops", false, KernelCases::doubleOps));
+        c.add(new Case("device-function calls (.func, nested, divergent)", false, KernelCases::calls));
+        c.add(new Case("double sin/cos of huge arguments (called slow path, carry arithmetic)", false, KernelCases::hugeTrig));
         c.add(new Case("cvt from float", false, KernelCases::convertFromFloat));
         c.add(new Case("cvt from int", false, KernelCases::convertFromInt));
         c.add(new Case("divergent loops (collatz)", false, KernelCases::collatz));
@@ -376,6 +378,39 @@ public final class KernelCases {
                     fail("approx_ops(" + a[i] + ") output " + k + ": expected " + ev + " but was " + g);
                 }
             }
+        }
+    }
+
+    private static void calls(KernelRig r) {
+        int n = 100;
+        float[] x = new float[n];
+        double[] y = new double[n];
+        SplittableRandom rng = new SplittableRandom(31);
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) rng.nextGaussian();
+            y[i] = rng.nextGaussian();
+        }
+        long of = r.poisoned(4L * n), od = r.poisoned(8L * n);
+        r.launch("emu_call", "calls", dim(2), dim(64), 0, of, od, r.floats(x), r.doubles(y), n);
+        float[] f = r.readFloats(of, n);
+        double[] d = r.readDoubles(od, n);
+        for (int i = 0; i < n; i++) {
+            float ef = i % 3 != 0 ? 2.0f * x[i] + (float) i : 0f;
+            double ed = i % 3 != 0 ? y[i] * i - x[i] : 0.0;
+            assertEquals(ef, f[i], 0f, "float result of lane " + i);
+            assertEquals(ed, d[i], 0.0, "double result of lane " + i);
+        }
+    }
+
+    private static void hugeTrig(KernelRig r) {
+        double[] x = {1e20, -3.7e45, 1e300, 123456789012.5, 2.5e9, Math.PI * 1e15, 0.5, -7.0};
+        long out = r.poisoned(16L * x.length);
+        r.launch("emu_call", "huge_trig", dim(1), dim(32), 0, out, r.doubles(x), x.length);
+        double[] got = r.readDoubles(out, 2 * x.length);
+        for (int i = 0; i < x.length; i++) {
+            // CUDA's sin/cos are accurate to 2 ulp; StrictMath's are correctly reduced too
+            assertEquals(StrictMath.sin(x[i]), got[2 * i], 4 * Math.ulp(StrictMath.sin(x[i])), "sin(" + x[i] + ")");
+            assertEquals(StrictMath.cos(x[i]), got[2 * i + 1], 4 * Math.ulp(StrictMath.cos(x[i])), "cos(" + x[i] + ")");
         }
     }
 
