@@ -246,7 +246,7 @@ def train(a):
         rng.bit_generator.state = s["rng"]; torch.set_rng_state(s["torch_rng"])
         print(f"resumed at step {step} ({seconds / 3600:.2f} h trained)")
     print(f"DiT {sum(p.numel() for p in model.parameters() if p.requires_grad):,} parameters; "
-          f"{len(train_idx)} train images (x2 mirrored)", flush=True)
+          f"{len(train_idx)} train images (x2 mirrored); bf16 autocast {a.bf16}", flush=True)
     log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "hours", "loss", "mse", "vb"])
     budget = common.Budget(a.hours)
     last_save = last_grid = time.time()
@@ -259,7 +259,10 @@ def train(a):
         x0 = (z - lat_mean) / lat_std
         y = labels[idx].clone()
         y[torch.from_numpy(rng.random(a.batch) < 0.1)] = CONFIG["num_classes"]
-        loss, mse, vb = diff.loss(model, x0, y)
+        # bf16 autocast (AVX512-BF16 / AMX through oneDNN) runs ~2.7x faster here than fp32; weights and the
+        # optimizer stay fp32
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss, mse, vb = diff.loss(model, x0, y)
         lr = a.lr * min(1.0, (step + 1) / a.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -320,6 +323,7 @@ def main():
     ap.add_argument("--ema", type=float, default=0.9995)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast for the model")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--grid-minutes", type=float, default=30)
     ap.add_argument("--export", help="write the EMA weights as a .pt state dict + classes.txt instead of training")

@@ -41,6 +41,26 @@ public final class RandomModels {
                         ModelFiles.CONFIG_KEY, ModelFiles.vaeConfigJson(c)));
     }
 
+    /** A random DiT written as a ditj model file (weights stored as {@code dtype}). */
+    public static java.nio.file.Path ditFile(DitConfig c, long seed, dev.ditj.tensor.DType dtype, java.nio.file.Path file) {
+        return write(random(Converter.expectedTensors(c), seed), Map.of(ModelFiles.FORMAT_KEY, ModelFiles.FORMAT_VERSION,
+                ModelFiles.KIND_KEY, ModelFiles.KIND_DIT, ModelFiles.CONFIG_KEY, ModelFiles.ditConfigJson(c)), dtype, file);
+    }
+
+    /** A random VAE decoder written as a ditj model file. */
+    public static java.nio.file.Path vaeFile(VaeConfig c, long seed, dev.ditj.tensor.DType dtype, java.nio.file.Path file) {
+        return write(random(Converter.expectedTensors(c), seed), Map.of(ModelFiles.FORMAT_KEY, ModelFiles.FORMAT_VERSION,
+                ModelFiles.KIND_KEY, ModelFiles.KIND_VAE, ModelFiles.CONFIG_KEY, ModelFiles.vaeConfigJson(c)), dtype, file);
+    }
+
+    private static java.nio.file.Path write(Map<String, HostTensor> tensors, Map<String, String> metadata,
+                                            dev.ditj.tensor.DType dtype, java.nio.file.Path file) {
+        Map<String, dev.ditj.io.RawTensor> raw = new LinkedHashMap<>();
+        tensors.forEach((k, v) -> raw.put(k, dev.ditj.io.RawTensor.ofFloats(v.data(), v.shape(), dtype)));
+        dev.ditj.io.SafeTensors.write(file, raw, metadata);
+        return file;
+    }
+
     private static Map<String, HostTensor> random(Map<String, int[]> shapes, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         Map<String, HostTensor> out = new LinkedHashMap<>();

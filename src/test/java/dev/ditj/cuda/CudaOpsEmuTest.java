@@ -1,7 +1,6 @@
 package dev.ditj.cuda;
 
 import dev.ditj.cpu.CpuOps;
-import dev.ditj.emu.EmulatedDevice;
 import dev.ditj.ops.OpCases;
 import dev.ditj.ops.OpHarness;
 import org.junit.jupiter.api.AfterAll;
@@ -11,20 +10,20 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
 
-/** Every kernel of the CUDA backend, run by the emulator on our real PTX, against the CPU backend. */
+/** Every kernel of the CUDA backend, our real PTX run by the emulator, against the CPU backend (small shapes). */
 class CudaOpsEmuTest {
     private static CudaOps emu;
     private static CpuOps cpu;
 
     @BeforeAll
     static void setUp() {
-        emu = new CudaOps(new EmulatedDevice(), "emu");
+        emu = Devices.emulated();
         cpu = new CpuOps();
     }
 
     @AfterAll
     static void tearDown() {
-        emu.close();
+        if (emu != null) emu.close();
         cpu.close();
     }
 

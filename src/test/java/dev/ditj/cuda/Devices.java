@@ -1,0 +1,28 @@
+package dev.ditj.cuda;
+
+import dev.ditj.emu.EmulatedDevice;
+import org.junit.jupiter.api.Assumptions;
+
+/** Backends for the CUDA tests: the emulator (always) or a real GPU (tests tagged gpu; skipped without one). */
+final class Devices {
+    private Devices() {
+    }
+
+    static CudaOps emulated() {
+        return new CudaOps(new EmulatedDevice(), "emu");
+    }
+
+    /** The GPU backend, or a skipped test (with the reason) where no CUDA device can be opened. */
+    static CudaOps gpu() {
+        JCudaDevice device = null;
+        String why = null;
+        try {
+            device = JCudaDevice.open();
+        } catch (CudaException e) {
+            why = e.getMessage();
+        }
+        Assumptions.assumeTrue(device != null, why);
+        System.out.println("GPU tests on " + device.name());
+        return new CudaOps(device, "cuda");
+    }
+}
