@@ -14,6 +14,11 @@ final class Devices {
 
     /** The GPU backend, or a skipped test (with the reason) where no CUDA device can be opened. */
     static CudaOps gpu() {
+        return new CudaOps(gpuDevice(), "cuda");
+    }
+
+    /** The CUDA device, or a skipped test (with the reason) where none can be opened. */
+    static JCudaDevice gpuDevice() {
         JCudaDevice device = null;
         String why = null;
         try {
@@ -23,6 +28,6 @@ final class Devices {
         }
         Assumptions.assumeTrue(device != null, why);
         System.out.println("GPU tests on " + device.name());
-        return new CudaOps(device, "cuda");
+        return device;
     }
 }

@@ -3,7 +3,6 @@ package dev.ditj.cuda;
 import dev.ditj.emu.KernelCases;
 import dev.ditj.emu.KernelRig;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,14 +21,7 @@ class JCudaKernelTest {
 
     @BeforeAll
     static void setUp() {
-        String why = null;
-        try {
-            device = JCudaDevice.open();
-        } catch (CudaException e) {
-            why = e.getMessage();
-        }
-        Assumptions.assumeTrue(device != null, why);
-        System.out.println("JCudaKernelTest on " + device.name());
+        device = Devices.gpuDevice();
     }
 
     @AfterAll
