@@ -135,9 +135,30 @@ public final class CudaOps implements Ops {
         synchronized long take(long bytes) {
             ArrayDeque<Long> q = free.get(bytes);
             if (q != null && !q.isEmpty()) return q.pop();
-            long p = device.alloc(Math.max(bytes, 4));
+            long p;
+            try {
+                p = device.alloc(Math.max(bytes, 4));
+            } catch (CudaException e) {
+                // cached buffers of other sizes may be what is missing: give them back and try once more
+                if (!releaseCached()) throw e;
+                p = device.alloc(Math.max(bytes, 4));
+            }
             all.add(new long[] {p, bytes});
             return p;
+        }
+
+        /** Frees every cached (unused) buffer; true if there was any. */
+        synchronized boolean releaseCached() {
+            boolean any = false;
+            for (ArrayDeque<Long> q : free.values()) {
+                for (Long p : q) {
+                    device.free(p);
+                    all.removeIf(a -> a[0] == p);
+                    any = true;
+                }
+                q.clear();
+            }
+            return any;
         }
 
         synchronized void release(long ptr, long bytes) {
@@ -268,6 +289,11 @@ public final class CudaOps implements Ops {
     public void close() {
         pool.freeAll();
         device.close();
+    }
+
+    /** Gives device memory that tensors no longer use back to the device (it is otherwise kept for reuse). */
+    public void releaseCachedMemory() {
+        pool.releaseCached();
     }
 
     /** Bytes currently held by this backend's pool (in use or cached), for memory checks. */

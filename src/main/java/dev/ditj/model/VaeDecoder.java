@@ -84,9 +84,14 @@ public final class VaeDecoder implements AutoCloseable {
     }
 
     private Tensor constant(HostTensor host, ConstantKind kind) {
-        Tensor t = ops.constant(host, kind);
-        owned.add(t);
-        return t;
+        try {
+            Tensor t = ops.constant(host, kind);
+            owned.add(t);
+            return t;
+        } catch (RuntimeException e) {
+            close(); // a backend's memory must not leak when loading fails half way (e.g. out of device memory)
+            throw e;
+        }
     }
 
     private Conv conv(WeightStore w, String name, int out, int in, int k) {
