@@ -36,6 +36,8 @@ def generate(cls, n, seed, out, a):
         cmd += ["--steps", str(a.steps)]
     if a.cfg_scale:
         cmd += ["--cfg-scale", str(a.cfg_scale)]
+    if a.cfg_channels:
+        cmd += ["--cfg-channels", a.cfg_channels]
     t0 = time.time()
     subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     grid = np.asarray(Image.open(out).convert("RGB"))
@@ -62,6 +64,7 @@ def main():
     ap.add_argument("--sampler")
     ap.add_argument("--steps", type=int)
     ap.add_argument("--cfg-scale", type=float)
+    ap.add_argument("--cfg-channels", help="3 or all (default: the model's)")
     ap.add_argument("--per-class", type=int, default=16)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--out", default="work/eval")
@@ -94,7 +97,7 @@ def main():
                nn_distance_generated_p5=float(np.percentile(nn_gen, 5)), nn_distance_heldout_p5=float(np.percentile(nn_held, 5)),
                generated_closer_than_heldout_p5=float((nn_gen < np.percentile(nn_held, 5)).mean()),
                vae_heldout_psnr=vae.get("psnr_heldout"), seconds_per_call=seconds,
-               sampler=a.sampler, steps=a.steps, cfg_scale=a.cfg_scale)
+               sampler=a.sampler, steps=a.steps, cfg_scale=a.cfg_scale, cfg_channels=a.cfg_channels)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=2)
     common.save_grid(os.path.join(a.out, "all.png"), generated, a.per_class)

@@ -8,16 +8,26 @@ import dev.ditj.DitjException;
  * Generation settings a model file recommends (stored by {@code ditj convert --generate-defaults}); what the CLI
  * uses for options the user did not give. Models without them get DiT's sample.py settings.
  *
+ * @param guidedChannels latent channels guidance applies to; 0 = the sampler's default (official DiT guides 3 of 4,
+ *                       a model trained with guidance on all channels says so with {@code "cfg_channels": "all"})
  * @param imagesPerClass images per requested class when none is given explicitly
  */
-public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale, int imagesPerClass) {
+public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale, int guidedChannels, int imagesPerClass) {
 
-    public static final GenerationDefaults OFFICIAL = new GenerationDefaults(SamplerKind.DDPM, 250, 4.0f, 1);
+    public static final GenerationDefaults OFFICIAL = new GenerationDefaults(SamplerKind.DDPM, 250, 4.0f, 0, 1);
+    /** JSON value of {@code cfg_channels} meaning every latent channel. */
+    private static final int ALL_CHANNELS = Integer.MAX_VALUE;
 
     public GenerationDefaults {
-        if (steps < 1 || !(cfgScale > 0) || imagesPerClass < 1) {
-            throw new DitjException("bad generation defaults: steps " + steps + ", cfg " + cfgScale + ", images " + imagesPerClass);
+        if (steps < 1 || !(cfgScale > 0) || imagesPerClass < 1 || guidedChannels < 0) {
+            throw new DitjException("bad generation defaults: steps " + steps + ", cfg " + cfgScale + ", cfg channels "
+                    + guidedChannels + ", images " + imagesPerClass);
         }
+    }
+
+    /** Guided channels for a model with {@code latentChannels} channels; 0 = the sampler's default. */
+    public int guidedChannels(int latentChannels) {
+        return Math.min(guidedChannels, latentChannels);
     }
 
     /** Parses the metadata JSON; missing fields take the official values. */
@@ -28,8 +38,14 @@ public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale,
             int steps = o.has("steps") ? o.get("steps").getAsInt() : GenerationRequest.defaultSteps(sampler);
             float cfg = o.has("cfg_scale") ? o.get("cfg_scale").getAsFloat() : OFFICIAL.cfgScale();
             int images = o.has("images_per_class") ? o.get("images_per_class").getAsInt() : 1;
-            return new GenerationDefaults(sampler, steps, cfg, images);
-        } catch (IllegalStateException | UnsupportedOperationException | com.google.gson.JsonParseException e) {
+            int channels = 0;
+            if (o.has("cfg_channels")) {
+                String c = o.get("cfg_channels").getAsString();
+                channels = c.equalsIgnoreCase("all") ? ALL_CHANNELS : Integer.parseInt(c);
+            }
+            return new GenerationDefaults(sampler, steps, cfg, channels, images);
+        } catch (IllegalStateException | UnsupportedOperationException | NumberFormatException
+                 | com.google.gson.JsonParseException e) {
             throw new DitjException(file + ": bad generation defaults '" + json + "': " + e.getMessage());
         }
     }
@@ -39,6 +55,11 @@ public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale,
         o.addProperty("sampler", sampler.cliName);
         o.addProperty("steps", steps);
         o.addProperty("cfg_scale", cfgScale);
+        if (guidedChannels == ALL_CHANNELS) {
+            o.addProperty("cfg_channels", "all");
+        } else if (guidedChannels > 0) {
+            o.addProperty("cfg_channels", guidedChannels);
+        }
         o.addProperty("images_per_class", imagesPerClass);
         return o.toString();
     }

@@ -14,8 +14,9 @@ import java.util.Arrays;
  * @param steps         sampler steps (default 250 for DDPM, 50 for DDIM, 25 for DPM-Solver++)
  * @param respacing     DiT timestep respacing for DDPM/DDIM ("250", "ddim50", "10,15,20"); null = steps evenly
  * @param cfgScale      classifier-free guidance scale (default 4.0; 1 = no guidance)
- * @param guidedChannels latent channels guidance applies to (0 = sampler default: 3 for DDPM/DDIM as the
- *                       official code, all for DPM-Solver++ as diffusers)
+ * @param guidedChannels latent channels guidance applies to (0 = the model's recommendation if it stores one,
+ *                       else the sampler's default: 3 for DDPM/DDIM as the official code, all for DPM-Solver++ as
+ *                       diffusers)
  * @param ddimEta       DDIM eta (default 0)
  * @param initialNoise  x_T to use instead of the seeded noise ([N, C, I, I] flattened), or null
  * @param stepNoise     per-step noise to use instead of the seeded noise ([S, N, C, I, I]), or null

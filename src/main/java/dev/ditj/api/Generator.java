@@ -102,7 +102,9 @@ public final class Generator implements AutoCloseable {
             }
         }
         Sampler sampler = sampler(r);
-        int guided = r.guidedChannels() > 0 ? r.guidedChannels() : r.sampler().defaultGuidedChannels(ch);
+        int modelGuided = dit.generationDefaults().guidedChannels(ch);
+        int guided = r.guidedChannels() > 0 ? r.guidedChannels()
+                : modelGuided > 0 ? modelGuided : r.sampler().defaultGuidedChannels(ch);
         if (guided > ch) throw new DitjException("cannot guide " + guided + " channels of a " + ch + "-channel latent");
         checkLength("initial noise", r.initialNoise(), (long) n * perImage);
         checkLength("step noise", r.stepNoise(), (long) sampler.steps() * n * perImage);
