@@ -38,8 +38,18 @@ class Budget:
 
 
 class CsvLog:
-    def __init__(self, path, fields):
+    """Appends rows to a CSV; on resume (after_step given) first drops rows logged after the checkpoint's step,
+    which a run stopped between checkpoints leaves behind, so every step appears once."""
+
+    def __init__(self, path, fields, after_step=None):
         new = not os.path.exists(path)
+        if not new and after_step is not None:
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= after_step]
+            with open(path, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=fields)
+                w.writeheader()
+                w.writerows(rows)
         self.f = open(path, "a", newline="")
         self.w = csv.DictWriter(self.f, fieldnames=fields)
         if new:

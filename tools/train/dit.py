@@ -247,7 +247,8 @@ def train(a):
         print(f"resumed at step {step} ({seconds / 3600:.2f} h trained)")
     print(f"DiT {sum(p.numel() for p in model.parameters() if p.requires_grad):,} parameters; "
           f"{len(train_idx)} train images (x2 mirrored); bf16 autocast {a.bf16}", flush=True)
-    log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "hours", "loss", "mse", "vb"])
+    log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "hours", "loss", "mse", "vb"],
+                         after_step=step)
     budget = common.Budget(a.hours)
     last_save = last_grid = time.time()
     running = []

@@ -178,7 +178,8 @@ def train(a):
         print(f"resumed at step {step} ({seconds / 60:.1f} min trained)")
     print(f"AutoencoderKL {sum(p.numel() for p in model.parameters()):,} parameters; "
           f"{len(train_idx)} train / {len(held_idx)} held-out images")
-    log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "minutes", "loss", "l1", "l2", "kl", "psnr_heldout"])
+    log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "minutes", "loss", "l1", "l2", "kl", "psnr_heldout"],
+                         after_step=step)
     budget = common.Budget(a.hours)
     last_save = time.time()
     while not budget.done():

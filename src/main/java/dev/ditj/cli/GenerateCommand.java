@@ -16,8 +16,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -144,21 +142,7 @@ final class GenerateCommand implements Callable<Integer> {
     private void writePng(GenerationResult r) {
         int columns = gridColumns != null ? gridColumns : perClass > 1 ? perClass : GenerationResult.GRID_COLUMNS;
         if (columns < 1) throw new DitjException("--grid-columns must be at least 1");
-        byte[] png = r.gridPng(columns);
-        Path parent = output.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) throw new DitjException("directory " + parent + " does not exist");
-        try {
-            Path tmp = Files.createTempFile(parent, ".ditj-", ".png");
-            try {
-                Files.write(tmp, png);
-                Files.move(tmp, output, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new DitjException("cannot write " + output + ": " + e.getMessage());
-        }
+        Png.writeEncoded(output, r.gridPng(columns));
     }
 
     /** The requested classes, each repeated --images times; without --class, a default set (see the option). */

@@ -71,12 +71,14 @@ public final class Png {
      * @throws DitjException if the directory does not exist or the file cannot be written
      */
     public static void write(Path file, int width, int height, int channels, byte[] pixels) {
+        checkDirectory(file);
+        writeEncoded(file, encode(width, height, channels, pixels)); // encoded before touching the disk
+    }
+
+    /** Writes already-encoded PNG bytes all-or-nothing, like {@link #write}. */
+    public static void writeEncoded(Path file, byte[] png) {
         Path target = file.toAbsolutePath();
-        Path dir = target.getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw new DitjException("cannot write " + file + ": directory " + dir + " does not exist");
-        }
-        byte[] png = encode(width, height, channels, pixels); // before touching the disk
+        Path dir = checkDirectory(file);
         // Not Files.createTempFile: that makes the file owner-only (0600) on POSIX, and the rename keeps that.
         Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current()
                 .nextLong() & Long.MAX_VALUE) + ".tmp");
@@ -95,6 +97,14 @@ public final class Png {
             }
             throw new DitjException("cannot write " + file + ": " + reason(e), e);
         }
+    }
+
+    private static Path checkDirectory(Path file) {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new DitjException("cannot write " + file + ": directory " + dir + " does not exist");
+        }
+        return dir;
     }
 
     /** "access denied", "directory not empty", ...: NIO's exception names say more than their messages. */

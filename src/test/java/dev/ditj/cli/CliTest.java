@@ -137,6 +137,53 @@ class CliTest {
     }
 
     @Test
+    void generationDefaultsStoredByConvertAreWhatGenerateUses() {
+        Path model = tmp.resolve("dit_a_defaults.safetensors"), vae = convertVae();
+        Run c = ditj("convert", f("dit_a.pt"), "-o", model.toString(), "--num-heads", "2", "--generate-defaults",
+                "{\"sampler\":\"ddim\",\"steps\":10,\"cfg_scale\":4,\"cfg_channels\":\"all\"}");
+        assertEquals(0, c.code(), c.err());
+        Path byDefault = tmp.resolve("default.npy"), explicit = tmp.resolve("explicit.npy"), official = tmp.resolve("3ch.npy");
+        Run r = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "1", "5",
+                "--noise", f("e2e_ddim10_z.npy"), "--save-latent", byDefault.toString(), "-o", tmp.resolve("a.png").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("ddim 10 steps, cfg 4.00"), r.err());
+        assertEquals(0, ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "1", "5",
+                "--noise", f("e2e_ddim10_z.npy"), "--sampler", "ddim", "--steps", "10", "--cfg-scale", "4",
+                "--cfg-channels", "all", "--save-latent", explicit.toString(), "-o", tmp.resolve("b.png").toString()).code());
+        assertEquals(0, ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "1", "5",
+                "--noise", f("e2e_ddim10_z.npy"), "--cfg-channels", "3", "--save-latent", official.toString(),
+                "-o", tmp.resolve("c.png").toString()).code());
+        Compare.assertRelL2(floats(byDefault), floats(explicit), 0, "stored defaults = the same options given");
+        // guiding 3 channels is the official fixture; guiding all of them must differ from it
+        Compare.assertRelL2(floats(official), TestModels.floats("e2e_ddim10_latent.npy").data(), 1e-5, "3 channels");
+        assertTrue(Compare.relL2(floats(byDefault), floats(official)) > 1e-3, "cfg_channels all changes the result");
+    }
+
+    @Test
+    void badGenerationDefaultsAreRefusedByConvert() {
+        Path model = tmp.resolve("bad.safetensors");
+        Run r = ditj("convert", f("dit_a.pt"), "-o", model.toString(), "--num-heads", "2", "--generate-defaults",
+                "{\"sampler\":\"ddim\",\"cfg_channels\":\"most\"}");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("bad generation defaults") && r.err().contains("most"), r.err());
+        assertFalse(Files.exists(model));
+    }
+
+    @Test
+    void bundledModelIsTheDefaultAndListsItsCategories() {
+        Run list = ditj("generate", "--list-classes");
+        assertEquals(0, list.code(), list.err());
+        for (String name : new String[] {"Smileys & Emotion", "People & Body", "Flags"}) {
+            assertTrue(list.out().contains(name), list.out());
+        }
+        Path png = tmp.resolve("s.png");
+        Run r = ditj("generate", "--class", "smilies", "-o", png.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("unknown class 'smilies'") && r.err().contains("smileys (0)"), r.err());
+        assertFalse(Files.exists(png));
+    }
+
+    @Test
     void unknownClassNameListsCloseMatchesAndWritesNothing() {
         Path model = tmp.resolve("dit_b.safetensors");
         assertEquals(0, ditj("convert", f("dit_b.pt"), "-o", model.toString(), "--num-heads", "4").code());

@@ -1,0 +1,66 @@
+package dev.ditj.api;
+
+import dev.ditj.Compare;
+import dev.ditj.DitjException;
+import dev.ditj.io.Npy;
+import dev.ditj.io.RawTensor;
+import dev.ditj.tensor.DType;
+import dev.ditj.tensor.HostTensor;
+import dev.ditj.tensor.Shape;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The emoji model shipped in weights/: loads, gives the recorded output for a fixed seed, knows its classes.
+ * After retraining the bundled model, record its new output with {@code -Dditj.recordBundled=true}.
+ */
+class BundledModelTest {
+    static final Path BASE = Path.of(System.getProperty("ditj.basedir", "."));
+    static final Path DIT = BASE.resolve("weights/emoji-dit.safetensors");
+    static final Path VAE = BASE.resolve("weights/emoji-vae.safetensors");
+    static final Path REFERENCE = BASE.resolve("src/test/resources/dev/ditj/api/bundled_ddim10_seed7.npy");
+
+    @Test
+    void fixedSeedGivesTheRecordedImages() {
+        try (Generator g = Generator.load(DIT, VAE, Backend.CPU)) {
+            GenerationResult r = g.generate(GenerationRequest.builder(0, 8).seed(7).sampler(SamplerKind.DDIM).steps(10)
+                    .cfgScale(3f).build());
+            HostTensor images = r.images();
+            if (Boolean.getBoolean("ditj.recordBundled")) {
+                Npy.write(REFERENCE, RawTensor.ofFloats(images.data(), images.shape(), DType.F32));
+            }
+            RawTensor expected = Npy.read(REFERENCE);
+            assertEquals(Shape.of(2, 3, 64, 64), images.shape());
+            assertEquals(expected.shape(), images.shape());
+            // tolerance: the same floats on any machine except for FMA/vector-width differences in the GEMMs
+            Compare.assertRelL2(images.data(), expected.toFloats(), 1e-4, "bundled model, seed 7");
+            // and not a blank picture: the two classes give different images with real contrast
+            float[] d = images.data();
+            int half = d.length / 2;
+            assertTrue(Compare.relL2(java.util.Arrays.copyOf(d, half), java.util.Arrays.copyOfRange(d, half, d.length)) > 0.05);
+        }
+    }
+
+    @Test
+    void categoriesResolveByPrefixAndUnknownNamesSuggest() {
+        try (var ops = Backend.CPU.open(); DitModel m = DitModel.load(DIT, ops)) {
+            ClassLabels l = m.classLabels();
+            assertEquals(9, l.size());
+            assertEquals(0, l.resolve("smileys"));
+            assertEquals(0, l.resolve("Smileys & Emotion"));
+            assertEquals(3, l.resolve("food"));
+            assertEquals(4, l.resolve("places"));
+            assertEquals(8, l.resolve("Flags"));
+            assertTrue(l.listing().contains("Animals & Nature"));
+            DitjException e = assertThrows(DitjException.class, () -> l.resolve("smilies"));
+            assertTrue(e.getMessage().contains("smileys (0)"), e.getMessage());
+            assertTrue(Files.isRegularFile(REFERENCE));
+        }
+    }
+}
