@@ -129,11 +129,7 @@ public final class CpuOps implements Ops {
 
     @Override
     public void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act) {
-        int n = w.dim(0), k = w.dim(1);
-        int m = Math.toIntExact(x.numel() / k);
-        if ((long) m * k != x.numel() || out.numel() != (long) m * n) {
-            throw new IllegalArgumentException("linear shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape());
-        }
+        int n = w.dim(0), k = w.dim(1), m = Ops.linearRows(out, x, w);
         float[] xf = f(x), of = f(out);
         float[] bf = bias == null ? null : f(bias);
         Gemm.multiply(par, m, n, k, Gemm.rowMajorA(xf, 0, k), weightAsB(cpu(w)), of, 0, n,

@@ -328,11 +328,7 @@ public final class CudaOps implements Ops {
 
     @Override
     public void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act) {
-        int n = w.dim(0), k = w.dim(1);
-        int m = Math.toIntExact(x.numel() / k);
-        if ((long) m * k != x.numel() || out.numel() != (long) m * n) {
-            throw new IllegalArgumentException("linear shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape());
-        }
+        int n = w.dim(0), k = w.dim(1), m = Ops.linearRows(out, x, w);
         device.launch(kernel("linear_f32"), new int[] {ceilDiv(n, 64), ceilDiv(m, 64), 1}, new int[] {256, 1, 1}, 0,
                 p(out), p(x), p(w), p(bias), m, n, k, activation(act));
     }

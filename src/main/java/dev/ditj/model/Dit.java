@@ -20,7 +20,7 @@ public final class Dit implements AutoCloseable {
 
     private final DitConfig config;
     private final Ops ops;
-    private final List<Tensor> owned = new ArrayList<>();
+    private final UploadedWeights uploaded;
 
     private final Tensor posEmbed, patchW, patchB, tMlp0W, tMlp0B, tMlp2W, tMlp2B, labelTable, freqs;
     private final Block[] blocks;
@@ -33,6 +33,7 @@ public final class Dit implements AutoCloseable {
     public Dit(DitConfig config, WeightStore weights, Ops ops) {
         this.config = config;
         this.ops = ops;
+        this.uploaded = new UploadedWeights(ops);
         int h = config.hiddenSize(), c = config.inChannels(), p = config.patchSize(), t = config.tokens();
         int f = DitConfig.FREQUENCY_EMBEDDING_SIZE, m = config.mlpHidden(), o = p * p * config.outChannels();
         posEmbed = load(weights, "pos_embed", 1, t, h);
@@ -79,14 +80,7 @@ public final class Dit implements AutoCloseable {
     }
 
     private Tensor constant(HostTensor host, ConstantKind kind) {
-        try {
-            Tensor t = ops.constant(host, kind);
-            owned.add(t);
-            return t;
-        } catch (RuntimeException e) {
-            close(); // a backend's memory must not leak when loading fails half way (e.g. out of device memory)
-            throw e;
-        }
+        return uploaded.upload(host, kind);
     }
 
     private static HostTensor reshape(HostTensor t, int... dims) {
@@ -184,7 +178,6 @@ public final class Dit implements AutoCloseable {
 
     @Override
     public void close() {
-        owned.forEach(Tensor::close);
-        owned.clear();
+        uploaded.close();
     }
 }

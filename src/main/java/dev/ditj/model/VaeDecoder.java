@@ -22,7 +22,7 @@ public final class VaeDecoder implements AutoCloseable {
 
     private final VaeConfig config;
     private final Ops ops;
-    private final List<Tensor> owned = new ArrayList<>();
+    private final UploadedWeights uploaded;
 
     private final Conv postQuantConv, convIn, convOut;
     private final ResBlock midRes0, midRes1;
@@ -48,6 +48,7 @@ public final class VaeDecoder implements AutoCloseable {
     public VaeDecoder(VaeConfig config, WeightStore weights, Ops ops) {
         this.config = config;
         this.ops = ops;
+        this.uploaded = new UploadedWeights(ops);
         int[] boc = config.blockOutChannels();
         int levels = boc.length, top = boc[levels - 1], lc = config.latentChannels();
         postQuantConv = config.usePostQuantConv() ? conv(weights, "post_quant_conv", lc, lc, 1) : null;
@@ -84,14 +85,7 @@ public final class VaeDecoder implements AutoCloseable {
     }
 
     private Tensor constant(HostTensor host, ConstantKind kind) {
-        try {
-            Tensor t = ops.constant(host, kind);
-            owned.add(t);
-            return t;
-        } catch (RuntimeException e) {
-            close(); // a backend's memory must not leak when loading fails half way (e.g. out of device memory)
-            throw e;
-        }
+        return uploaded.upload(host, kind);
     }
 
     private Conv conv(WeightStore w, String name, int out, int in, int k) {
@@ -277,7 +271,6 @@ public final class VaeDecoder implements AutoCloseable {
 
     @Override
     public void close() {
-        owned.forEach(Tensor::close);
-        owned.clear();
+        uploaded.close();
     }
 }

@@ -102,6 +102,16 @@ public interface Ops extends AutoCloseable {
      */
     void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act);
 
+    /** The row count M of a {@link #linear} call, after checking that the shapes agree. */
+    static int linearRows(Tensor out, Tensor x, Tensor w) {
+        int n = w.dim(0), k = w.dim(1);
+        int m = Math.toIntExact(x.numel() / k);
+        if ((long) m * k != x.numel() || out.numel() != (long) m * n) {
+            throw new IllegalArgumentException("linear shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape());
+        }
+        return m;
+    }
+
     /** {@code out = a + b}, elementwise over equal shapes. */
     void add(Tensor out, Tensor a, Tensor b);
 
