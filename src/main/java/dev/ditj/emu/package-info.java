@@ -50,11 +50,11 @@
  * commit_group, wait_group and wait_all. Special registers: %tid %ntid %ctaid %nctaid %laneid %warpid %nwarpid
  * %lanemask_* %dynamic_smem_size %total_smem_size (clocks and timers read 0).
  *
- * Calls to {@code .func} (without return values) are inlined per call site (scoped {@code .param}/{@code .reg}); carry arithmetic
- * ({@code add.cc}, {@code addc}, {@code madc}) chains through a per-lane carry flag.
+ * Calls to {@code .func} (without return values) are inlined per call site, with scoped {@code .param} and
+ * {@code .reg}; carry arithmetic ({@code add.cc}, {@code addc}, {@code madc}) chains through a per-lane carry flag.
  *
- * <p>Not supported (rejected at load): .func with return values, indirect calls, textures and surfaces, wgmma, TMA and bulk copies, mbarrier,
- * clusters, prmt modes, FP8 conversions, vector and f16x2 atomics, {@code .b128}.
+ * <p>Not supported (rejected at load): .func with return values, indirect calls, textures and surfaces, wgmma, TMA
+ * and bulk copies, mbarrier, clusters, prmt modes, FP8 conversions, vector and f16x2 atomics, {@code .b128}.
  * Approximate instructions are computed in double precision and rounded once (at least as accurate as the
  * hardware; see {@code FloatOps} for the hardware's documented errors); mma sums in double.
  */
