@@ -1,6 +1,6 @@
 package dev.ditj.api;
 
-import dev.ditj.DitjException;
+import dev.ditj.InvalidArgumentException;
 import dev.ditj.cpu.CpuOps;
 import dev.ditj.cuda.CudaException;
 import dev.ditj.cuda.CudaOps;
@@ -25,7 +25,7 @@ public enum Backend {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new DitjException("unknown backend '" + s + "' (use cpu, cuda, emu or auto)");
+            throw new InvalidArgumentException("backend", "'" + s + "' is unknown: use cpu, cuda, emu or auto");
         }
     }
 

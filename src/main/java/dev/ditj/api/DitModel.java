@@ -20,12 +20,14 @@ public final class DitModel implements AutoCloseable {
     private final ClassLabels labels;
     private final Path file;
     private final GenerationDefaults defaults;
+    private final String sourceSha256;
 
-    private DitModel(Dit dit, ClassLabels labels, Path file, GenerationDefaults defaults) {
+    private DitModel(Dit dit, ClassLabels labels, Path file, GenerationDefaults defaults, String sourceSha256) {
         this.dit = dit;
         this.labels = labels;
         this.file = file;
         this.defaults = defaults;
+        this.sourceSha256 = sourceSha256;
     }
 
     /** Loads a ditj DiT file (see {@code ditj convert}) onto {@code ops}; the caller keeps owning {@code ops}. */
@@ -40,7 +42,8 @@ public final class DitModel implements AutoCloseable {
                     : config.numClasses() == 1000 ? ClassLabels.imagenet() : ClassLabels.numeric(config.numClasses());
             String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
             return new DitModel(dit, labels, file,
-                    d == null ? GenerationDefaults.OFFICIAL : GenerationDefaults.parse(d, file.toString()));
+                    d == null ? GenerationDefaults.OFFICIAL : GenerationDefaults.parse(d, file.toString()),
+                    w.metadata().get(ModelFiles.SOURCE_SHA256_KEY));
         }
     }
 
@@ -59,6 +62,11 @@ public final class DitModel implements AutoCloseable {
 
     public Path file() {
         return file;
+    }
+
+    /** The SHA-256 of the checkpoint this file was converted from (its provenance metadata), or null. */
+    public String sourceSha256() {
+        return sourceSha256;
     }
 
     Dit dit() {

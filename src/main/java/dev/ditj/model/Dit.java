@@ -135,6 +135,15 @@ public final class Dit implements AutoCloseable {
         return new Workspace(batch);
     }
 
+    /** The bytes {@link #workspace(int)} allocates for {@code batch} samples (float32 activations). */
+    public static long workspaceBytes(DitConfig config, int batch) {
+        long rows = (long) batch * config.tokens();
+        int h = config.hiddenSize(), p = config.patchSize();
+        long perRow = (long) config.inChannels() * p * p + 7L * h + config.mlpHidden() + (long) p * p * config.outChannels();
+        long perSample = DitConfig.FREQUENCY_EMBEDDING_SIZE + 4L * h + 6L * h + 2L * h;
+        return 4 * (rows * perRow + batch * perSample);
+    }
+
     /**
      * {@code out [B, Co, I, I] = DiT(x [B, C, I, I], t [B] float timesteps 0..999, y [B] int labels)}.
      */

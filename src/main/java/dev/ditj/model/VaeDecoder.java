@@ -132,19 +132,7 @@ public final class VaeDecoder implements AutoCloseable {
             this.width = width;
             int[] boc = config.blockOutChannels();
             int top = boc[boc.length - 1], n = height * width;
-            long biggest = (long) top * n;
-            int h = height, w = width;
-            for (int i = 0; i < boc.length; i++) {
-                int out = boc[boc.length - 1 - i];
-                int in = i == 0 ? top : boc[boc.length - i];
-                biggest = Math.max(biggest, (long) Math.max(in, out) * h * w);
-                if (i < boc.length - 1) {
-                    h *= 2;
-                    w *= 2;
-                    biggest = Math.max(biggest, (long) out * h * w);
-                }
-            }
-            biggest = Math.max(biggest, (long) config.outChannels() * h * w);
+            long biggest = biggestActivation(config, height, width);
             for (int i = 0; i < slots.length; i++) slots[i] = ops.alloc(Shape.of(batch * biggest));
             tokens = ops.alloc(Shape.of(batch * n, top));
             qkv = ops.alloc(Shape.of(batch * n, 3 * top));
@@ -180,6 +168,32 @@ public final class VaeDecoder implements AutoCloseable {
 
     public Workspace workspace(int batch, int latentHeight, int latentWidth) {
         return new Workspace(batch, latentHeight, latentWidth);
+    }
+
+    /** Elements of the largest activation of one image: what each of the workspace's slots must hold. */
+    private static long biggestActivation(VaeConfig config, int height, int width) {
+        int[] boc = config.blockOutChannels();
+        int top = boc[boc.length - 1];
+        long biggest = (long) top * height * width;
+        int h = height, w = width;
+        for (int i = 0; i < boc.length; i++) {
+            int out = boc[boc.length - 1 - i];
+            int in = i == 0 ? top : boc[boc.length - i];
+            biggest = Math.max(biggest, (long) Math.max(in, out) * h * w);
+            if (i < boc.length - 1) {
+                h *= 2;
+                w *= 2;
+                biggest = Math.max(biggest, (long) out * h * w);
+            }
+        }
+        return Math.max(biggest, (long) config.outChannels() * h * w);
+    }
+
+    /** The bytes {@link #workspace} allocates for {@code batch} latents of {@code height × width}. */
+    public static long workspaceBytes(VaeConfig config, int batch, int height, int width) {
+        int[] boc = config.blockOutChannels();
+        long top = boc[boc.length - 1], n = (long) height * width;
+        return 4L * batch * (4 * biggestActivation(config, height, width) + 6 * n * top);
     }
 
     /** Per-channel factors that turn a (normalised) latent into the decoder's input; see {@link VaeConfig}. */

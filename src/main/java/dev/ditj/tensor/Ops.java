@@ -17,6 +17,20 @@ public interface Ops extends AutoCloseable {
     /** A short name for logs and errors ("cpu", "cuda", "emu"). */
     String name();
 
+    /** The arithmetic precision of the backend's matrix products ("fp32", "bf16"), as recorded with images. */
+    default String precision() {
+        return "fp32";
+    }
+
+    /**
+     * Bytes the backend could still allocate for activations: the Java heap's headroom by default (device memory
+     * on a GPU). Used to size micro-batches.
+     */
+    default long memoryAvailable() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    }
+
     // ---------------------------------------------------------------------------------------------- memory
 
     /** A new float32 tensor; contents unspecified until written. */

@@ -178,8 +178,8 @@ class CliTest {
         }
         Path png = tmp.resolve("s.png");
         Run r = ditj("generate", "--class", "smilies", "-o", png.toString());
-        assertEquals(1, r.code());
-        assertTrue(r.err().contains("unknown class 'smilies'") && r.err().contains("smileys (0)"), r.err());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--class 'smilies' is unknown") && r.err().contains("smileys (0)"), r.err());
         assertFalse(Files.exists(png));
     }
 
@@ -189,8 +189,8 @@ class CliTest {
         assertEquals(0, ditj("convert", f("dit_b.pt"), "-o", model.toString(), "--num-heads", "4").code());
         Path vae = convertVae(), png = tmp.resolve("x.png");
         Run r = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "goldfsh", "-o", png.toString());
-        assertEquals(1, r.code());
-        assertTrue(r.err().contains("unknown class 'goldfsh'") && r.err().contains("goldfish (1)"), r.err());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--class 'goldfsh' is unknown") && r.err().contains("goldfish (1)"), r.err());
         assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
         assertFalse(Files.exists(png));
 
