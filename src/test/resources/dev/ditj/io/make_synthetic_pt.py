@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the small synthetic torch-zip files used by TorchCheckpointTest (run from this directory).
 
-The real fixtures (../shared/fixtures) are all protocol 2, little-endian, contiguous, stored records. These files
+The real fixtures (src/test/fixtures) are all protocol 2, little-endian, contiguous, stored records. These files
 cover what they do not: pickle protocols 1, 4 and 5, a big-endian byteorder record, strided/offset views sharing
 one storage, nn.Parameter, deflated records, unusual archive folder names, a wrong-size storage record and a
 TorchScript archive. torch itself is not needed: stand-in classes carry the exact module/qualified names that
