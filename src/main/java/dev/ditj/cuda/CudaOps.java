@@ -56,6 +56,12 @@ public final class CudaOps implements Ops {
         return name;
     }
 
+    /** Free device memory plus the pool's cached buffers (which a new allocation may reclaim). */
+    @Override
+    public long memoryAvailable() {
+        return device.memoryInfo()[0] + pool.cachedBytes();
+    }
+
     static String ptx(String module) {
         try (InputStream in = CudaOps.class.getResourceAsStream("/dev/ditj/kernels/" + module + ".ptx")) {
             if (in == null) throw new DitjException("kernel module " + module + ".ptx is missing from the jar");
@@ -145,6 +151,12 @@ public final class CudaOps implements Ops {
             }
             all.add(new long[] {p, bytes});
             return p;
+        }
+
+        synchronized long cachedBytes() {
+            long n = 0;
+            for (Map.Entry<Long, ArrayDeque<Long>> e : free.entrySet()) n += e.getKey() * e.getValue().size();
+            return n;
         }
 
         /** Frees every cached (unused) buffer; true if there was any. */
