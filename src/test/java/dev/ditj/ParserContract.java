@@ -3,8 +3,7 @@ package dev.ditj;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,12 +26,12 @@ public final class ParserContract {
     static final long ALLOC_FIXED = 64L << 20;
 
     /**
-     * Text that means a library's error leaked through: Gson's advice and link, a Java exception's toString, a stack
-     * frame. (Specific enough not to match what a message may echo from the file, e.g. a tensor name.)
+     * Text that means a library's error leaked through: Gson's advice and link, a Java exception's toString, a class
+     * or package name, a stack frame. Plain strings, not a regex: the fuzzer's regex hooks cost 5x the throughput.
      */
-    private static final Pattern LEAKED = Pattern.compile("setStrictness\\(|Strictness\\.LENIENT|Troubleshooting\\.md|"
-            + "https?://|\\b(java|javax|com\\.google|net\\.razorvine)\\.[a-z]+\\.[A-Za-z]+|"
-            + "\\b[A-Z]\\w*(Exception|Error): |\\bat [\\w.$]+\\(\\w+\\.java:\\d+\\)");
+    private static final List<String> LEAKED = List.of("setStrictness(", "Strictness.LENIENT", "Troubleshooting.md",
+            "http://", "https://", "java.lang.", "java.io.", "java.util.", "java.nio.", "com.google.", "net.razorvine.",
+            "Exception: ", "Error: ", ".java:");
 
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -79,8 +78,8 @@ public final class ParserContract {
         assertTrue(m != null && !m.isBlank(), "empty message");
         assertFalse(m.contains("\n") || m.contains("\r"), () -> "multi-line message: " + m);
         assertTrue(m.contains(file), () -> "message does not name " + file + ": " + m);
-        for (Matcher leak = LEAKED.matcher(m); leak.find(); ) {
-            if (!input.contains(leak.group())) fail("library text '" + leak.group() + "' in the message: " + m);
+        for (String leak : LEAKED) {
+            if (m.contains(leak) && !input.contains(leak)) fail("library text '" + leak + "' in the message: " + m);
         }
     }
 }

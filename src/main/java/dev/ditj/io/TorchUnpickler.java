@@ -136,10 +136,22 @@ final class TorchUnpickler extends Unpickler {
             // Pyrolite's and our own checks: bad opcode, premature end, memo miss, wrong operand types
             throw new CheckpointException(label + ": corrupt data.pkl: " + e.getMessage() + " (opcode at byte " + opcodeOffset + ")", e);
         } catch (RuntimeException e) {
+            if (!fromPyrolite(e)) throw e; // a bug of ours, not to be disguised as a malformed pickle
             // operands Pyrolite does not check: stack underflow, a cast of the wrong type, a malformed number
             throw new CheckpointException(label + ": corrupt data.pkl: malformed pickle (opcode 0x"
                     + Integer.toHexString(pickleByte(pickle, opcodeOffset)) + " at byte " + opcodeOffset + ")", e);
         }
+    }
+
+    /** Whether {@code e} was thrown by Pyrolite's code (directly or in the JDK code it called), not by ours. */
+    private static boolean fromPyrolite(Throwable e) {
+        for (StackTraceElement frame : e.getStackTrace()) {
+            String c = frame.getClassName();
+            if (!c.startsWith("java.") && !c.startsWith("jdk.") && !c.startsWith("com.code_intelligence.")) {
+                return c.startsWith("net.razorvine.");
+            }
+        }
+        return false;
     }
 
     private static int pickleByte(byte[] pickle, int at) {
