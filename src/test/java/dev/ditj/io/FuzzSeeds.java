@@ -65,6 +65,7 @@ public final class FuzzSeeds {
         vae.put(ModelFiles.KIND_KEY, ModelFiles.KIND_VAE);
         vae.put(ModelFiles.CONFIG_KEY, ModelFiles.vaeConfigJson(TINY_VAE));
         SafeTensors.write(out.resolve("vae_tiny_bf16.safetensors"), values(Converter.expectedTensors(TINY_VAE), DType.BF16), vae);
+        SafeTensors.write(out.resolve("review_model_without_tensors.safetensors"), Map.of(), dit); // `ditj info` crashed
 
         Map<String, RawTensor> mixed = new LinkedHashMap<>();
         float[] v = {1f, -2.5f, 3.25f, 1e-8f, 65504f, -0f};
