@@ -117,7 +117,7 @@ final class Cta {
                     case EmuKernel.LANEMASK_GE -> 0xffffffffL & ~((1L << lane) - 1);
                     case EmuKernel.DYN_SMEM -> l.dynamicShared;
                     case EmuKernel.TOTAL_SMEM -> l.sharedBytes;
-                    case EmuKernel.NSMID -> 132;
+                    case EmuKernel.NSMID -> EmulatedDevice.MULTIPROCESSORS;
                     default -> 0;
                 };
                 r[s + lane] = v;

@@ -30,6 +30,8 @@ public final class EmulatedDevice implements Device {
     /** Default global memory: a quarter of the Java heap (the emulator's memory is heap memory). */
     private static final long DEFAULT_MEMORY = Runtime.getRuntime().maxMemory() / 4;
     private static final int MAX_SHARED = 227 * 1024, MAX_THREADS = 1024;
+    /** Multiprocessors the emulated device reports (an H100 SXM's). */
+    static final int MULTIPROCESSORS = 132;
 
     private final GlobalMemory memory;
     private final int threads;
@@ -87,6 +89,12 @@ public final class EmulatedDevice implements Device {
     @Override
     public String name() {
         return "emulated device (ditj PTX emulator, " + threads + " thread" + (threads == 1 ? "" : "s") + ")";
+    }
+
+    /** As many as an H100 SXM has (also what {@code %nsmid} reads), so work is tiled as for the real chip. */
+    @Override
+    public int multiprocessors() {
+        return MULTIPROCESSORS;
     }
 
     @Override
