@@ -141,6 +141,33 @@ class CudaBf16EmuTest {
         return (EmulatedDevice) ops.device();
     }
 
+    /** The activation conversion rounds to nearest even exactly as FloatFormats does, and zeroes the row padding. */
+    @Test
+    void activationConversionRoundsToNearestEven() {
+        int rows = 3, cols = 37, ld = CudaOps.bf16Stride(cols);
+        float[] v = values(new SplittableRandom(9), rows * cols, 100, false);
+        v[0] = Float.intBitsToFloat(0x3f808000);   // a tie: rounds to the even 0x3f80
+        v[1] = Float.intBitsToFloat(0x3f818000);   // a tie: rounds up to the even 0x3f82
+        v[2] = Float.NaN;
+        v[3] = Float.NEGATIVE_INFINITY;
+        v[4] = Float.intBitsToFloat(0x7f7fffff);   // rounds to infinity
+        v[5] = 1e-40f;                             // subnormal
+        try (KernelRig r = new KernelRig(bf16.device())) {
+            long out = r.poisoned(2L * rows * ld);
+            r.launch("/dev/ditj/kernels/gemm_bf16.ptx", "convert_bf16_rows", KernelRig.dim(2), KernelRig.dim(256), 0, out,
+                    r.floats(v), rows, cols, ld);
+            short[] got = readShorts(r, out, rows * ld);
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < ld; j++) {
+                    short e = j < cols ? FloatFormats.floatToBf16(v[i * cols + j]) : 0;
+                    boolean nan = j < cols && Float.isNaN(v[i * cols + j]);
+                    if (nan) assertTrue(Float.isNaN(FloatFormats.bf16ToFloat(got[i * ld + j])), "NaN stays NaN");
+                    else assertEquals(e, got[i * ld + j], "row " + i + " column " + j);
+                }
+            }
+        }
+    }
+
     /** A linear weight is uploaded once as bf16: half the bytes (rows padded to 16), reads back rounded. */
     @Test
     void linearWeightsAreStoredInBf16() {

@@ -112,6 +112,28 @@ class EfficiencyCountersTest {
         assertEquals(2.0, s.trafficOverFloor(16 * (sectors + 8)));
     }
 
+    /** The counters, like the results, are the same whatever the number of worker threads. */
+    @Test
+    void countsDoNotDependOnWorkerCount() {
+        String[] seen = new String[2];
+        float[][] results = new float[2][];
+        for (int i = 0; i < 2; i++) {
+            try (EmulatedDevice d = new EmulatedDevice(1 + 2 * i, 1 << 24).efficiencyCounters(true); KernelRig r = new KernelRig(d)) {
+                short[] a = new short[128 * 64], b = new short[64 * 64];
+                for (int j = 0; j < a.length; j++) a[j] = (short) (0x3f80 + j % 61);
+                for (int j = 0; j < b.length; j++) b[j] = (short) (0x3f80 - j % 53);
+                long c = r.alloc(128 * 64 * 4);
+                r.launch("emu_mma", "gemm_bf16_mma", dim(2, 2, 1), dim(128), 0, c, r.shorts(a), r.shorts(b), 128, 64, 64);
+                results[i] = r.readFloats(c, 128 * 64);
+                LaunchStats s = d.lastLaunch();
+                seen[i] = s.efficiency() + " " + s.bankConflictsByInstruction() + " " + s.warpInstructions();
+                KernelRig.forget(d);
+            }
+        }
+        assertEquals(seen[0], seen[1]);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(results[0], results[1], 0f);
+    }
+
     @Test
     void countersAreOffByDefaultAndSummedPerKernel() {
         try (EmulatedDevice d = new EmulatedDevice(1, 1 << 20); KernelRig r = new KernelRig(d)) {
