@@ -72,11 +72,11 @@ __device__ __forceinline__ void mma_bf16(float (&d)[4], const unsigned (&a)[4], 
 // Copies rows [r0, r0 + ROWS) x columns [k0, k0 + 32) of a row-major bf16 matrix into swizzled stage tiles, rows
 // from rows_end and columns from k_end on as zeros. Thread t moves 16-byte chunk t mod 4 of rows t/4, t/4 + T/4, ...
 // (T = THREADS, a multiple of 32, so those rows share the chunk's swizzle); what does not depend on k0 is set once.
-// Rows past the end get source size 0: nothing is read there (their addresses are never dereferenced).
+// Rows past the end and chunks past K get source size 0 (nothing is read) and an address inside the matrix.
 template <int ROWS, int THREADS>
 struct TileLoader {
     static constexpr int STEP = THREADS / 4, PER = (ROWS + STEP - 1) / STEP;
-    const __nv_bfloat16* src[PER];   // row t/4 + i·STEP, chunk t mod 4, at k = 0
+    const __nv_bfloat16* src[PER];   // row t/4 + i·STEP, chunk t mod 4, at k = 0 (row 0 for rows past the end)
     bool valid[PER];                 // that row exists (and is a row of the tile)
     unsigned dst;                    // row t/4's chunk in a stage tile (the others follow STEP rows apart)
     int col;
@@ -87,18 +87,19 @@ struct TileLoader {
 #pragma unroll
         for (int i = 0; i < PER; i++) {
             int ri = r + i * STEP;
-            src[i] = g + (int64_t)(r0 + ri) * ld + col;
             valid[i] = ri < ROWS && r0 + ri < rows_end;
+            src[i] = g + (int64_t)(valid[i] ? r0 + ri : 0) * ld + col;
         }
         dst = swizzled(r, ch);
     }
 
     __device__ __forceinline__ void load(unsigned tile, int k0, int k_end) const {
         int bytes = min(max(k_end - k0 - col, 0), 8) * 2;
+        int k = bytes > 0 ? k0 : -col;   // past K: the row start
 #pragma unroll
         for (int i = 0; i < PER; i++) {
             if (PER * STEP > ROWS && (threadIdx.x >> 2) + i * STEP >= ROWS) break;
-            cp_async16(tile + dst + i * STEP * 64, src[i] + k0, valid[i] ? bytes : 0);
+            cp_async16(tile + dst + i * STEP * 64, src[i] + k, valid[i] ? bytes : 0);
         }
     }
 };

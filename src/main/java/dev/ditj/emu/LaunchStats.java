@@ -190,6 +190,13 @@ public final class LaunchStats {
         return s;
     }
 
+    /** Whether the efficiency counters were on (any request counted). */
+    boolean counted() {
+        for (long v : sharedRequests) if (v != 0) return true;
+        for (long v : globalRequests) if (v != 0) return true;
+        return false;
+    }
+
     /** The efficiency figures in one line: bank conflicts, sector efficiency, traffic, tensor-core share. */
     public String efficiency() {
         StringBuilder b = new StringBuilder("shared");
@@ -213,8 +220,10 @@ public final class LaunchStats {
         StringBuilder b = new StringBuilder();
         b.append(String.format("%d launches, %d blocks, %d thread-instructions (%d warp-instructions), %.1f ms",
                 launches, blocks, threadInsns, warpInstructions(), nanos / 1e6));
-        b.append(String.format("; global %d B loaded, %d B stored; shared %d loads, %d stores; ", globalBytesLoaded,
-                globalBytesStored, sharedLoads, sharedStores)).append(efficiency()).append("; by class:");
+        b.append(String.format("; global %d B loaded, %d B stored; shared %d loads, %d stores", globalBytesLoaded,
+                globalBytesStored, sharedLoads, sharedStores));
+        if (counted()) b.append("; ").append(efficiency());
+        b.append("; by class:");
         for (int i = 0; i < CLASS_NAMES.length; i++) if (warpInsns[i] != 0) b.append(' ').append(CLASS_NAMES[i]).append('=').append(warpInsns[i]);
         return b.toString();
     }

@@ -46,8 +46,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Efficiency (the emulator's counters, {@link LaunchStats}): no shared-memory bank conflicts anywhere in the
  * GEMM kernel (cp.async stores, ldmatrix, the epilogue's staging), at least 90 % sector efficiency on its global
  * loads and stores at DiT shapes, and an mma share of the emulated (PTX) warp-instructions of at least 15 % at
- * 1024x1152x1152 (17 % measured; in the main loop alone about a quarter: 36 mma, 12 ldmatrix, 6 cp.async and their
- * address arithmetic per 32-wide k step of a 48x48 warp tile). At K = 144 (5 k steps) the epilogue (GELU) weighs
+ * 1024x1152x1152 (16.6 % measured; in the main loop alone 28 %: 36 mma of 129 PTX instructions per 32-wide k step of
+ * a 48x48 warp tile). At K = 144 (5 k steps) the epilogue (GELU) weighs
  * as much as the main loop, hence 3-4 %. PTX counts overstate the real SASS mix, where ptxas folds the address adds
  * and moves into the instructions.
  */
