@@ -5,14 +5,14 @@
 //   activation, gated residual) on the fp32 accumulators; a bf16 C is rounded to nearest even once, at the store.
 // Layout: A [M, lda], W [N, ldw] (PyTorch's Linear weight) row-major bf16, lda and ldw multiples of 8 so rows start
 //   16-byte aligned for cp.async (CudaOps uses multiples of 16: rows start on 32-byte sectors); columns K..ld-1 are
-//   never read; C [M, N] row-major. convert_bf16_rows makes A
-//   from fp32 activations (a pass before the GEMM; producers writing bf16 directly come later).
+//   never read; C [M, N] row-major. convert_bf16_rows makes A from fp32 activations (a pass before the GEMM;
+//   producers writing bf16 directly come later).
 // Tiles: Tile<BM, BN, WARPS_M, WARPS_N, STAGES> (one instantiation per kernel name below): a block computes BM x BN
 //   of C with WARPS_M x WARPS_N warps, each warp (BM/WARPS_M) x (BN/WARPS_N) as 16x8 mma tiles fed by ldmatrix.x4.
 //   K advances 32 at a time through a STAGES-deep cp.async ring in dynamic shared memory: per stage BM + BN rows of
 //   64 bytes, 16-byte chunk c of row r stored at chunk c ^ ((r / 2) mod 4), so the cp.async stores (8 lanes = 2
 //   rows per phase) and the ldmatrix reads (8 consecutive rows at one chunk) both hit 8 distinct 16-byte bank
-//   groups: no bank conflicts (checked by the emulator's counters, GemmBf16EmuTest). Tails: rows past M or N and
+//   groups: no bank conflicts (checked by the emulator's counters, CudaBf16EmuTest). Tails: rows past M or N and
 //   columns past K are zero-filled through cp.async's source size, so K needs no particular multiple.
 // Split-K: block z takes K range [z·k_split, (z+1)·k_split) (k_split a multiple of 32). With more than one z the
 //   caller passes a workspace as C and no epilogue: the kernel writes raw fp32 partial sums to C + z·M·N, and
@@ -54,7 +54,7 @@ __device__ __forceinline__ void cp_async16(unsigned dst, const void* src, int by
 
 // One 8-byte shared store (nvcc may split a float2 store in two, which conflicts where the pair does not).
 __device__ __forceinline__ void st_shared_v2(unsigned addr, float a, float b) {
-    asm volatile("st.shared.v2.f32 [%0], {%1, %2};" ::"r"(addr), "f"(a), "f"(b));
+    asm volatile("st.shared.v2.f32 [%0], {%1, %2};" ::"r"(addr), "f"(a), "f"(b) : "memory");
 }
 
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], unsigned addr) {
