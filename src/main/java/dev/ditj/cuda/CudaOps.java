@@ -2,8 +2,10 @@ package dev.ditj.cuda;
 
 import dev.ditj.DitjException;
 import dev.ditj.tensor.DType;
+import dev.ditj.tensor.FloatFormats;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
+import dev.ditj.tensor.Precision;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
 
@@ -23,23 +25,38 @@ import java.util.Map;
  * — a GPU through JCuda or the emulator. Tensors live in device memory handed out by a caching pool, so once a
  * model, its workspace and a sampler's buffers exist, a sampling loop allocates nothing; only the final image (or
  * latent on request) comes back to the host. Launches are asynchronous; {@link #read} synchronizes.
+ *
+ * <p>{@link Precision}: FP32 runs every op in float32 (linear_f32). BF16 runs the linear layers on tensor cores
+ * (kernels/gemm_bf16.cu, tile and split-K chosen per shape by {@link GemmPlan}): linear weights are converted to
+ * bf16 once, at upload ({@link #constant}); the activation operand is converted by a pass (convert_bf16_rows) right
+ * before each GEMM; accumulation and outputs stay fp32, as does every other op.
  */
 public final class CudaOps implements Ops {
-    private static final String[] MODULES = {"elementwise", "gemm", "conv", "attention", "norm", "embed", "layout", "sampler"};
+    private static final String[] MODULES = {"elementwise", "gemm", "gemm_bf16", "conv", "attention", "norm", "embed", "layout",
+            "sampler"};
     private static final int BLOCK = 256;
     private static final int MAX_GRID = 4096;
 
     private final Device device;
     private final String name;
+    private final Precision precision;
     private final Map<String, Device.Kernel> kernels = new HashMap<>();
     private final Pool pool = new Pool();
     private ByteBuffer staging = ByteBuffer.allocateDirect(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
     /** Device scratch for small per-call vectors (channel affine factors). */
     private final Tensor scratch;
+    /** Per-call temporaries of the bf16 linear: the activation operand, a weight operand, split-K partial sums. */
+    private final Workspace bf16Activations = new Workspace(), bf16Weights = new Workspace(), splitK = new Workspace();
 
+    /** A float32 backend. */
     public CudaOps(Device device, String name) {
+        this(device, name, Precision.FP32);
+    }
+
+    public CudaOps(Device device, String name, Precision precision) {
         this.device = device;
         this.name = name;
+        this.precision = precision;
         for (String m : MODULES) {
             Device.Module module = device.load(m, ptx(m));
             for (String entry : entries(ptx(m))) kernels.put(entry, module.kernel(entry));
@@ -49,6 +66,10 @@ public final class CudaOps implements Ops {
 
     public Device device() {
         return device;
+    }
+
+    public Precision precision() {
+        return precision;
     }
 
     @Override
@@ -89,23 +110,33 @@ public final class CudaOps implements Ops {
 
     // ------------------------------------------------------------------------------------------------ memory
 
-    /** A device buffer: a pointer into a pooled allocation, or a view of one. */
+    /**
+     * A device buffer: a pointer into a pooled allocation, or a view of one. A BF16 tensor is a linear weight
+     * [N, K] stored with rows of {@code ld} elements ({@link #bf16Stride}).
+     */
     final class CudaTensor implements Tensor {
         final long ptr;
         final Shape shape;
         final DType dtype;
         final long bytes;
         final boolean owner;
+        /** Row stride in elements of a BF16 weight (0 for other tensors). */
+        final int ld;
         /** Host copy of an int32 tensor (labels), so ops can validate them without reading the device. */
         int[] hostInts;
         boolean closed;
 
         CudaTensor(long ptr, Shape shape, DType dtype, long bytes, boolean owner) {
+            this(ptr, shape, dtype, bytes, owner, 0);
+        }
+
+        CudaTensor(long ptr, Shape shape, DType dtype, long bytes, boolean owner, int ld) {
             this.ptr = ptr;
             this.shape = shape;
             this.dtype = dtype;
             this.bytes = bytes;
             this.owner = owner;
+            this.ld = ld;
         }
 
         @Override
@@ -184,13 +215,33 @@ public final class CudaOps implements Ops {
         }
     }
 
+    /**
+     * Device memory for per-call temporaries, taken from the pool and kept: it only grows, and an outgrown buffer
+     * stays allocated until close, because a captured graph may still use it.
+     */
+    private final class Workspace {
+        private long ptr, bytes = -1;
+
+        long at(long need) {
+            if (need > bytes) {
+                ptr = pool.take(need);
+                bytes = need;
+            }
+            return ptr;
+        }
+    }
+
     private CudaTensor cuda(Tensor t) {
         if (t instanceof CudaTensor c && !c.closed) return c;
         throw new IllegalArgumentException("tensor " + t + " does not belong to this CUDA backend (or is closed)");
     }
 
+    /** The device pointer of a float32 or int32 operand (0 for null). */
     private long p(Tensor t) {
-        return t == null ? 0L : cuda(t).ptr;
+        if (t == null) return 0L;
+        CudaTensor c = cuda(t);
+        if (c.dtype == DType.BF16) throw new IllegalArgumentException(c + " is a bf16 linear weight: only linear reads it");
+        return c.ptr;
     }
 
     private CudaTensor allocate(Shape shape, DType dtype) {
@@ -215,9 +266,34 @@ public final class CudaOps implements Ops {
         return t;
     }
 
+    /** In BF16 mode a linear weight [N, K] is stored as bf16 (rounded to nearest even), rows of {@link #bf16Stride}. */
+    @Override
+    public Tensor constant(HostTensor host, ConstantKind kind) {
+        if (precision != Precision.BF16 || kind != ConstantKind.LINEAR_WEIGHT) return upload(host);
+        int n = host.shape().dim(0), k = Math.toIntExact(host.shape().numel() / n), ld = bf16Stride(k);
+        float[] v = host.data();
+        long bytes = 2L * n * ld;
+        ByteBuffer b = staging(bytes);
+        for (int r = 0; r < n; r++) {
+            for (int c = 0; c < ld; c++) b.putShort(2 * (r * ld + c), c < k ? FloatFormats.floatToBf16(v[r * k + c]) : 0);
+        }
+        CudaTensor t = new CudaTensor(pool.take(bytes), host.shape(), DType.BF16, bytes, true, ld);
+        device.copyToDevice(t.ptr, b);
+        return t;
+    }
+
+    /**
+     * Row stride of a bf16 GEMM operand with k columns: a multiple of 16 elements, so rows start on 32-byte sectors
+     * (cp.async needs 16-byte rows; sector-aligned rows keep every 64-byte k step within 2 sectors).
+     */
+    static int bf16Stride(int k) {
+        return (k + 15) / 16 * 16;
+    }
+
     @Override
     public Tensor view(Tensor base, Shape shape) {
         CudaTensor b = cuda(base);
+        if (b.dtype == DType.BF16) throw new IllegalArgumentException(b + " is a bf16 linear weight: it has no views");
         long bytes = shape.numel() * b.dtype.bytes;
         if (bytes > b.bytes) throw new IllegalArgumentException("view " + shape + " exceeds its base " + b.shape);
         return new CudaTensor(b.ptr, shape, b.dtype, bytes, false);
@@ -234,6 +310,7 @@ public final class CudaOps implements Ops {
     @Override
     public void write(Tensor dst, float[] values) {
         CudaTensor t = cuda(dst);
+        if (t.dtype == DType.BF16) throw new IllegalArgumentException(t + " is a bf16 linear weight, a constant");
         if (t.shape.numel() != values.length) throw new IllegalArgumentException(values.length + " values for " + t);
         ByteBuffer b = staging(4L * values.length);
         b.asFloatBuffer().put(values);
@@ -254,6 +331,13 @@ public final class CudaOps implements Ops {
     public float[] read(Tensor src) {
         CudaTensor t = cuda(src);
         float[] out = new float[t.shape.size()];
+        if (t.dtype == DType.BF16) {
+            int n = t.shape.dim(0), k = out.length / n;
+            ByteBuffer b = staging(t.bytes);
+            device.copyToHost(b, t.ptr);
+            for (int r = 0; r < n; r++) for (int c = 0; c < k; c++) out[r * k + c] = FloatFormats.bf16ToFloat(b.getShort(2 * (r * t.ld + c)));
+            return out;
+        }
         ByteBuffer b = staging(4L * out.length);
         device.copyToHost(b, t.ptr);
         b.rewind();
@@ -340,9 +424,60 @@ public final class CudaOps implements Ops {
 
     @Override
     public void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act) {
-        int n = w.dim(0), k = w.dim(1), m = Ops.linearRows(out, x, w);
-        device.launch(kernel("linear_f32"), new int[] {ceilDiv(n, 64), ceilDiv(m, 64), 1}, new int[] {256, 1, 1}, 0,
-                p(out), p(x), p(w), p(bias), m, n, k, activation(act));
+        linear(out, x, w, bias, act, null, null, 0, 1, null);
+    }
+
+    /**
+     * {@link #linear} with the fused epilogue of the linear kernels: with a {@code residual}, out = residual +
+     * gate ⊙ act(x·wᵀ + bias), the gate being chunk {@code gateChunk} of {@code mod [B, k·N]} for the row's sample
+     * (row / tokens), or 1 without {@code mod}; residual may be out itself. {@code plan} forces a bf16 tile and
+     * split count (null: {@link GemmPlan#choose}).
+     */
+    void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act, Tensor residual, Tensor mod, int gateChunk,
+                int tokens, GemmPlan plan) {
+        int n = w.dim(0), k = Math.toIntExact(w.numel() / n), m = Ops.linearRows(out, x, w);
+        long gate = mod == null ? 0L : p(mod) + 4L * gateChunk * n;
+        int gateStride = mod == null ? 0 : mod.dim(-1);
+        Object[] epilogue = {p(bias), activation(act), p(residual), gate, gateStride, tokens};
+        if (precision == Precision.FP32 && plan == null) {
+            device.launch(kernel("linear_f32"), new int[] {ceilDiv(n, 64), ceilDiv(m, 64), 1}, new int[] {256, 1, 1}, 0,
+                    concat(new Object[] {p(out), p(x), weightF32(w), m, n, k}, epilogue));
+            return;
+        }
+        int lda = bf16Stride(k);
+        long a = bf16Activations.at(2L * m * lda);
+        elementwise("convert_bf16_rows", (long) m * lda, a, p(x), m, k, lda);
+        CudaTensor wt = cuda(w);
+        long wp = wt.ptr;
+        int ldw = wt.ld;
+        if (wt.dtype != DType.BF16) {       // a float32 weight (not uploaded as a constant): converted per call
+            ldw = lda;
+            wp = bf16Weights.at(2L * n * ldw);
+            elementwise("convert_bf16_rows", (long) n * ldw, wp, wt.ptr, n, k, ldw);
+        }
+        GemmPlan g = plan != null ? plan : GemmPlan.choose(m, n, k, device.multiprocessors());
+        Object[] operands = {a, wp, m, n, k, lda, ldw, g.kSplit()};
+        if (g.splits() == 1) {
+            device.launch(kernel(g.kernel(false)), g.grid(), g.block(), g.sharedBytes(),
+                    concat(concat(new Object[] {p(out)}, operands), epilogue));
+        } else {            // raw partial sums per split, then their sum in split order through the epilogue
+            long ws = splitK.at(g.workspaceBytes());
+            device.launch(kernel(g.kernel(false)), g.grid(), g.block(), g.sharedBytes(),
+                    concat(concat(new Object[] {ws}, operands), new Object[] {0L, 0, 0L, 0L, 0, 1}));
+            elementwise("linear_splitk_reduce_f32", (long) m * n, concat(new Object[] {p(out), ws, g.splits(), m, n}, epilogue));
+        }
+    }
+
+    private long weightF32(Tensor w) {
+        CudaTensor t = cuda(w);
+        if (t.dtype == DType.BF16) throw new IllegalArgumentException(t + " is a bf16 weight; the fp32 linear needs fp32");
+        return t.ptr;
+    }
+
+    private static Object[] concat(Object[] a, Object[] b) {
+        Object[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     @Override

@@ -30,8 +30,11 @@
  *       are ordered by its lockstep execution.</li>
  *   <li>{@code cp.async} copies are checked at issue and land at {@code cp.async.wait_group}/{@code wait_all}, so a
  *       missing wait reads stale data, as it may on hardware.</li>
- *   <li>{@link dev.ditj.emu.LaunchStats}: per launch, warp-instructions by class, thread-instructions, global bytes
- *       loaded/stored, shared accesses and a bank-conflict estimate.</li>
+ *   <li>{@link dev.ditj.emu.LaunchStats}: per launch (and per kernel), warp-instructions by class,
+ *       thread-instructions, global bytes loaded/stored; with {@code efficiencyCounters(true)} also what decides
+ *       speed on the real chip, exactly by the hardware's rules ({@code MemoryModel}): shared-memory wavefronts and
+ *       bank conflicts per kind of access (ld/st.shared, ldmatrix, cp.async) and per instruction, global sectors
+ *       against requested bytes, traffic against a caller's floor, tensor-core share of instructions.</li>
  * </ul>
  *
  * <h2>Instructions</h2>

@@ -1,5 +1,6 @@
 package dev.ditj.ops;
 
+import dev.ditj.tensor.FloatFormats;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Ops.Activation;
@@ -36,16 +37,22 @@ public final class OpCases {
     static final class Inputs {
         private final Ops ops;
         private final SplittableRandom rng;
+        private final boolean bf16;
         private final List<Tensor> made = new ArrayList<>();
 
-        Inputs(Ops ops, long seed) {
+        Inputs(Ops ops, long seed, boolean bf16) {
             this.ops = ops;
             this.rng = new SplittableRandom(seed);
+            this.bf16 = bf16;
         }
 
+        /** Uniform values of std {@code scale}; with bf16 set, rounded to bf16 (exact in bf16 and float32 alike). */
         float[] values(int n, double scale, double offset) {
             float[] v = new float[n];
-            for (int i = 0; i < n; i++) v[i] = (float) (offset + scale * (rng.nextDouble() * 2 - 1) * Math.sqrt(3));
+            for (int i = 0; i < n; i++) {
+                v[i] = (float) (offset + scale * (rng.nextDouble() * 2 - 1) * Math.sqrt(3));
+                if (bf16) v[i] = FloatFormats.bf16ToFloat(FloatFormats.floatToBf16(v[i]));
+            }
             return v;
         }
 
@@ -102,23 +109,30 @@ public final class OpCases {
     }
 
     private static void add(List<Case> list, String name, double tol, long seed, Function<Inputs, Tensor> body) {
+        add(list, name, tol, seed, false, body);
+    }
+
+    private static void add(List<Case> list, String name, double tol, long seed, boolean bf16, Function<Inputs, Tensor> body) {
         list.add(new Case(name, tol, ops -> {
-            Inputs in = new Inputs(ops, seed);
+            Inputs in = new Inputs(ops, seed, bf16);
             return in.read(body.apply(in));
         }));
     }
 
-    public static List<Case> all(Size size) {
+    /**
+     * The linear rows. With {@code bf16Values} every input is a bf16 value, so a bf16 backend (which rounds its GEMM
+     * operands to bf16) and a float32 one multiply the same numbers: only the fp32 summation order differs, and the
+     * float32 tolerance holds.
+     */
+    public static List<Case> linear(Size size, boolean bf16Values) {
         List<Case> c = new ArrayList<>();
-        boolean real = size == Size.REAL;
         long seed = 1;
-
-        int[][] linears = real
+        int[][] linears = size == Size.REAL
                 ? new int[][] {{512, 1152, 3456}, {512, 1152, 4608}, {512, 4608, 1152}, {2, 1152, 6912}, {2048, 1152, 1152}}
                 : new int[][] {{1, 5, 3}, {7, 33, 70}, {130, 300, 97}, {2, 144, 864}, {16, 256, 144}};
         for (int[] l : linears) {
             for (Activation act : Activation.values()) {
-                add(c, "linear " + l[0] + "x" + l[1] + "->" + l[2] + " " + act, 1e-5, seed++, in -> {
+                add(c, "linear " + l[0] + "x" + l[1] + "->" + l[2] + " " + act, 1e-5, seed++, bf16Values, in -> {
                     Tensor x = in.random(1, l[0], l[1]), w = in.weight(l[2], l[1]), b = in.random(0.1, l[2]);
                     Tensor out = in.poisoned(l[0], l[2]);
                     in.ops.linear(out, x, w, b, act);
@@ -126,11 +140,19 @@ public final class OpCases {
                 });
             }
         }
-        add(c, "linear without bias", 1e-5, seed++, in -> {
+        add(c, "linear without bias", 1e-5, seed, bf16Values, in -> {
             Tensor x = in.random(1, 9, 40), w = in.weight(33, 40), out = in.poisoned(9, 33);
             in.ops.linear(out, x, w, null, Activation.NONE);
             return out;
         });
+        return c;
+    }
+
+    public static List<Case> all(Size size) {
+        List<Case> c = new ArrayList<>(linear(size, false));
+        boolean real = size == Size.REAL;
+        long seed = c.size() + 1;
+
         int n = real ? 2 * 256 * 1152 : 1000;
         add(c, "add", 1e-6, seed++, in -> {
             Tensor a = in.random(1, n), b = in.random(1, n), out = in.poisoned(n);
