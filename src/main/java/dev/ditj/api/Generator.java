@@ -16,6 +16,7 @@ import dev.ditj.sampling.Sampler;
 import dev.ditj.sampling.StepListener;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
+import dev.ditj.tensor.Precision;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
 
@@ -66,7 +67,12 @@ public final class Generator implements AutoCloseable {
     }
 
     public static Generator load(Path ditFile, Path vaeFile, Backend backend) {
-        Ops ops = backend.open();
+        return load(ditFile, vaeFile, backend, null);
+    }
+
+    /** A generator on a new {@code backend} computing in {@code precision} (null = the backend's default). */
+    public static Generator load(Path ditFile, Path vaeFile, Backend backend, Precision precision) {
+        Ops ops = backend.open(precision);
         try {
             return load(ditFile, vaeFile, ops, true);
         } catch (RuntimeException e) {
@@ -100,6 +106,11 @@ public final class Generator implements AutoCloseable {
 
     public ClassLabels classLabels() {
         return dit.classLabels();
+    }
+
+    /** The arithmetic of the heavy ops (fp32, or bf16 tensor cores on CUDA). */
+    public Precision precision() {
+        return ops.precision();
     }
 
     /** The backend's name ("cpu", ...). */
@@ -164,7 +175,7 @@ public final class Generator implements AutoCloseable {
         int side = c.inputSize() * vae.config().downsamplingFactor();
         return new GenerationInfo(dit.file().getFileName().toString(), dit.sourceSha256(),
                 vae.file().getFileName().toString(), vae.sourceSha256(), r.seed(), r.sampler(), r.steps(),
-                r.respacing(), r.cfgScale(), guidedChannels(r), r.ddimEta(), ops.precision(), ops.name(), side, side);
+                r.respacing(), r.cfgScale(), guidedChannels(r), r.ddimEta(), ops.precision().label(), ops.name(), side, side);
     }
 
     private int guidedChannels(GenerationRequest r) {

@@ -130,7 +130,7 @@ final class GenerateCommand implements Callable<Integer> {
         Path ditFile = model != null ? model : BundledModel.dit();
         Path vaeFile = vae != null ? vae : BundledModel.vae();
         long start = System.nanoTime();
-        try (Generator g = Generator.load(ditFile, vaeFile, backend.get())) {
+        try (Generator g = Generator.load(ditFile, vaeFile, backend.get(), backend.precision())) {
             ClassLabels labels = g.classLabels();
             if (listClasses) {
                 System.out.print(labels.listing());
@@ -146,6 +146,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     /** What can be checked before loading the model: option values, their combinations, output paths. */
     private void checkOptions() {
+        backend.get();
+        backend.precision();
         if (imagesPerClass != null && imagesPerClass < 1) {
             throw new InvalidArgumentException("images", "must be at least 1, got " + imagesPerClass);
         }

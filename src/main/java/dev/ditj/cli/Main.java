@@ -26,7 +26,7 @@ public final class Main {
 
     /** API argument names ({@link InvalidArgumentException#argument()}) as the options users type. */
     private static final Map<String, String> OPTION_NAMES = Map.ofEntries(
-            Map.entry("classes", "--class"), Map.entry("class", "--class"), Map.entry("backend", "--backend"), Map.entry("dtype", "--dtype"), Map.entry("steps", "--steps"), Map.entry("sampler", "--sampler"),
+            Map.entry("classes", "--class"), Map.entry("class", "--class"), Map.entry("backend", "--backend"), Map.entry("dtype", "--dtype"), Map.entry("precision", "--precision"), Map.entry("steps", "--steps"), Map.entry("sampler", "--sampler"),
             Map.entry("respacing", "--respacing"), Map.entry("cfgScale", "--cfg-scale"),
             Map.entry("guidedChannels", "--cfg-channels"), Map.entry("ddimEta", "--eta"),
             Map.entry("initialNoise", "--noise"), Map.entry("stepNoise", "--step-noise"),

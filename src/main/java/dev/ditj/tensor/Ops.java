@@ -17,9 +17,9 @@ public interface Ops extends AutoCloseable {
     /** A short name for logs and errors ("cpu", "cuda", "emu"). */
     String name();
 
-    /** The arithmetic precision of the backend's matrix products ("fp32", "bf16"), as recorded with images. */
-    default String precision() {
-        return "fp32";
+    /** The arithmetic of the backend's heavy ops (recorded with generated images). */
+    default Precision precision() {
+        return Precision.FP32;
     }
 
     /**

@@ -124,6 +124,8 @@ class CliErrorsTest {
                 // names and combinations
                 usage("--sampler", gen("--sampler", "foo")),
                 usage("--backend", gen("--backend", "gpu")),
+                usage("--precision", gen("--precision", "fp8")),
+                usage("--precision", gen("--precision", "bf16")),
                 usage("--respacing", gen("--respacing", "abc")),
                 usage("--respacing", gen("--respacing", "ddim0")),
                 usage("--respacing", gen("--respacing", "2000")),

@@ -217,6 +217,26 @@ class CliTest {
         assertFalse(Files.exists(png));
     }
 
+    /**
+     * The tensor-core path end to end on the emulated GPU: bf16 linear layers against the CPU's fp32 on the same
+     * noise (a 3-step DDIM chain; bf16 operands carry ~2^-9 relative rounding, measured 3.9e-3 for one forward), and
+     * the precision recorded in the PNG.
+     */
+    @Test
+    void bf16OnTheEmulatedGpuFollowsTheFp32Chain() throws Exception {
+        Path model = convertDitA(), vae = convertVae();
+        Path cpu = tmp.resolve("cpu.npy"), emu = tmp.resolve("emu.npy"), png = tmp.resolve("bf16.png");
+        for (String[] run : new String[][] {{"cpu", "fp32", cpu.toString()}, {"emu", "bf16", emu.toString()}}) {
+            Run r = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "1", "5",
+                    "--sampler", "ddim", "--steps", "3", "--noise", f("e2e_ddim10_z.npy"), "--backend", run[0],
+                    "--precision", run[1], "--save-latent", run[2], "-o", png.toString());
+            assertEquals(0, r.code(), r.err());
+        }
+        double err = Compare.relL2(floats(emu), floats(cpu));
+        assertTrue(err > 1e-6 && err < 2e-2, "bf16 differs from fp32 by rounding only: rel-L2 " + err);
+        assertTrue(Png.readText(Files.readAllBytes(png)).get("ditj").contains("\"precision\":\"bf16\""));
+    }
+
     @Test
     void missingModelFileIsAClearError() {
         Run r = ditj("info", tmp.resolve("nope.safetensors").toString());
