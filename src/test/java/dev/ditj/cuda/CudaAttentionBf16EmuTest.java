@@ -99,7 +99,7 @@ class CudaAttentionBf16EmuTest {
 
     /** Float32 q, k, v: their rounding to bf16 adds to P's (bound in the class comment). */
     @ParameterizedTest(name = "hd {0}")
-    @CsvSource({"72, 3, 2, 50", "512, 1, 1, 40"})
+    @CsvSource({"64, 2, 1, 70", "72, 3, 2, 50", "128, 1, 2, 45", "512, 1, 1, 40"})
     void againstFloat32Operands(int hd, int heads, int batch, int tokens) {
         float[] qkv = values(hd, batch * tokens * 3 * heads * hd, false);
         float scale = (float) (1 / Math.sqrt(hd));
