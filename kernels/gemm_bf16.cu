@@ -23,6 +23,7 @@
 // Floor: 2·M·N·K FLOPs (DiT-XL/2 at 256 px, batch 2 with guidance: 457 GFLOP per forward, 0.58 ms at 790 TFLOP/s
 //   dense bf16); bytes (M + N)·K·2 + M·N·4 (C fp32), dominated by the weights at small M (adaLN: M = batch).
 #include "common.cuh"
+#include "tensor_core.cuh"
 
 namespace {
 
@@ -38,35 +39,9 @@ struct Tile {
     static_assert(STAGES >= 3, "a pipeline of at least 3 stages");
 };
 
-__device__ __forceinline__ unsigned smem_u32(const void* p) {
-    return (unsigned)__cvta_generic_to_shared(p);
-}
-
 // Byte offset of 16-byte chunk c (0..3) of row r in a tile of 64-byte rows (the swizzle described above).
 __device__ __forceinline__ unsigned swizzled(int r, int c) {
     return r * 64 + ((c ^ ((r >> 1) & 3)) << 4);
-}
-
-// 16 bytes to shared memory: the first `bytes` from src, the rest zero (nothing is read when bytes == 0).
-__device__ __forceinline__ void cp_async16(unsigned dst, const void* src, int bytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes));
-}
-
-// One 8-byte shared store (nvcc may split a float2 store in two, which conflicts where the pair does not).
-__device__ __forceinline__ void st_shared_v2(unsigned addr, float a, float b) {
-    asm volatile("st.shared.v2.f32 [%0], {%1, %2};" ::"r"(addr), "f"(a), "f"(b) : "memory");
-}
-
-__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], unsigned addr) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr));
-}
-
-__device__ __forceinline__ void mma_bf16(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
 // Copies rows [r0, r0 + ROWS) x columns [k0, k0 + 32) of a row-major bf16 matrix into swizzled stage tiles, rows

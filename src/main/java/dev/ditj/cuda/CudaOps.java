@@ -29,11 +29,13 @@ import java.util.Map;
  * <p>{@link Precision}: FP32 runs every op in float32 (linear_f32). BF16 runs the linear layers on tensor cores
  * (kernels/gemm_bf16.cu, tile and split-K chosen per shape by {@link GemmPlan}): linear weights are converted to
  * bf16 once, at upload ({@link #constant}); the activation operand is converted by a pass (convert_bf16_rows) right
- * before each GEMM; accumulation and outputs stay fp32, as does every other op.
+ * before each GEMM; accumulation and outputs stay fp32, as does every other op except attention: it runs on tensor
+ * cores (kernels/attention_bf16.cu, chosen by {@link AttentionPlan}) from a bf16 qkv, which {@link #selfAttention}'s
+ * projection writes directly (a bf16-output GEMM) and {@link #attention} converts from fp32.
  */
 public final class CudaOps implements Ops {
-    private static final String[] MODULES = {"elementwise", "gemm", "gemm_bf16", "conv", "attention", "norm", "embed", "layout",
-            "sampler"};
+    private static final String[] MODULES = {"elementwise", "gemm", "gemm_bf16", "conv", "attention", "attention_bf16", "norm",
+            "embed", "layout", "sampler"};
     private static final int BLOCK = 256;
     private static final int MAX_GRID = 4096;
 
@@ -47,6 +49,8 @@ public final class CudaOps implements Ops {
     private final Tensor scratch;
     /** Per-call temporaries of the bf16 linear: the activation operand, a weight operand, split-K partial sums. */
     private final Workspace bf16Activations = new Workspace(), bf16Weights = new Workspace(), splitK = new Workspace();
+    /** The bf16 qkv of the tensor-core attention. */
+    private final Workspace bf16Qkv = new Workspace();
 
     /** A float32 backend. */
     public CudaOps(Device device, String name) {
@@ -431,7 +435,8 @@ public final class CudaOps implements Ops {
      * {@link #linear} with the fused epilogue of the linear kernels: with a {@code residual}, out = residual +
      * gate ⊙ act(x·wᵀ + bias), the gate being chunk {@code gateChunk} of {@code mod [B, k·N]} for the row's sample
      * (row / tokens), or 1 without {@code mod}; residual may be out itself. {@code plan} forces a bf16 tile and
-     * split count (null: {@link GemmPlan#choose}).
+     * split count (null: {@link GemmPlan#choose}). A bf16 {@code out} (the internal qkv of {@link #selfAttention})
+     * gets the bf16-output kernels.
      */
     void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act, Tensor residual, Tensor mod, int gateChunk,
                 int tokens, GemmPlan plan) {
@@ -444,6 +449,8 @@ public final class CudaOps implements Ops {
                     concat(new Object[] {p(out), p(x), weightF32(w), m, n, k}, epilogue));
             return;
         }
+        CudaTensor o = cuda(out);
+        boolean bf16Out = o.dtype == DType.BF16;
         int lda = bf16Stride(k);
         long a = bf16Activations.at(2L * m * lda);
         elementwise("convert_bf16_rows", (long) m * lda, a, p(x), m, k, lda);
@@ -458,13 +465,14 @@ public final class CudaOps implements Ops {
         GemmPlan g = plan != null ? plan : GemmPlan.choose(m, n, k, device.multiprocessors());
         Object[] operands = {a, wp, m, n, k, lda, ldw, g.kSplit()};
         if (g.splits() == 1) {
-            device.launch(kernel(g.kernel(false)), g.grid(), g.block(), g.sharedBytes(),
-                    concat(concat(new Object[] {p(out)}, operands), epilogue));
+            device.launch(kernel(g.kernel(bf16Out)), g.grid(), g.block(), g.sharedBytes(),
+                    concat(concat(new Object[] {o.ptr}, operands), epilogue));
         } else {            // raw partial sums per split, then their sum in split order through the epilogue
             long ws = splitK.at(g.workspaceBytes());
             device.launch(kernel(g.kernel(false)), g.grid(), g.block(), g.sharedBytes(),
                     concat(concat(new Object[] {ws}, operands), new Object[] {0L, 0, 0L, 0L, 0, 1}));
-            elementwise("linear_splitk_reduce_f32", (long) m * n, concat(new Object[] {p(out), ws, g.splits(), m, n}, epilogue));
+            elementwise(bf16Out ? "linear_splitk_reduce_bf16" : "linear_splitk_reduce_f32", (long) m * n,
+                    concat(new Object[] {o.ptr, ws, g.splits(), m, n}, epilogue));
         }
     }
 
@@ -528,14 +536,38 @@ public final class CudaOps implements Ops {
 
     @Override
     public void attention(Tensor out, Tensor qkv, int batch, int tokens, int heads, float scale) {
-        int hd = out.dim(-1) / heads;
-        boolean small = hd <= 128;
-        if (hd > 512) throw new DitjException("attention head dim " + hd + " is above the kernels' limit of 512");
-        int warps = small ? 8 : 4, keyTile = small ? 32 : 16;
-        int shared = (keyTile + warps) * (hd + 1) * 4;
-        device.launch(kernel(small ? "attention_f32_d128" : "attention_f32_d512"),
-                new int[] {ceilDiv(tokens, warps), heads, batch}, new int[] {32 * warps, 1, 1}, shared,
-                p(out), p(qkv), tokens, heads, hd, scale);
+        AttentionPlan plan = AttentionPlan.choose(precision, batch, tokens, heads, out.dim(-1) / heads);
+        long q = p(qkv);
+        if (plan.bf16()) {   // the tensor-core kernel reads bf16: a conversion pass (selfAttention needs none)
+            long rows = (long) batch * tokens, cols = 3L * out.dim(-1);
+            q = bf16Qkv.at(2 * rows * cols);
+            elementwise("convert_bf16_rows", rows * cols, q, p(qkv), (int) rows, (int) cols, (int) cols);
+        }
+        attention(plan, out, q, scale);
+    }
+
+    /** In BF16 with a tensor-core head dim, the projection writes qkv in bf16 and the attention reads it. */
+    @Override
+    public void selfAttention(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor qkv, int batch, int tokens, int heads,
+                              float scale) {
+        AttentionPlan plan = AttentionPlan.choose(precision, batch, tokens, heads, out.dim(-1) / heads);
+        if (!plan.bf16()) {
+            Ops.super.selfAttention(out, x, w, bias, qkv, batch, tokens, heads, scale);
+            return;
+        }
+        int rows = batch * tokens, n = 3 * out.dim(-1);
+        long bytes = 2L * rows * n;
+        CudaTensor q = new CudaTensor(bf16Qkv.at(bytes), Shape.of(rows, n), DType.BF16, bytes, false, n);
+        linear(q, x, w, bias, Activation.NONE);
+        attention(plan, out, q.ptr, scale);
+    }
+
+    /** The attention kernel of {@code plan} on qkv at {@code q} (bf16 for a tensor-core plan, rows 3H apart). */
+    private void attention(AttentionPlan plan, Tensor out, long q, float scale) {
+        Object[] args = plan.bf16()
+                ? new Object[] {p(out), q, plan.tokens(), plan.heads(), 3 * out.dim(-1), scale}
+                : new Object[] {p(out), q, plan.tokens(), plan.heads(), plan.headDim(), scale};
+        device.launch(kernel(plan.kernelName()), plan.grid(), plan.block(), plan.sharedBytes(), args);
     }
 
     @Override

@@ -167,8 +167,7 @@ public final class Dit implements AutoCloseable {
             // mod chunks: 0 shift_msa, 1 scale_msa, 2 gate_msa, 3 shift_mlp, 4 scale_mlp, 5 gate_mlp
             ops.linear(ws.mod, ws.condSilu, b.adaW, b.adaB, Activation.NONE);
             ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, 0, 1, tokens, LAYER_NORM_EPS);
-            ops.linear(ws.qkv, ws.normed, b.qkvW, b.qkvB, Activation.NONE);
-            ops.attention(ws.attn, ws.qkv, ws.batch, tokens, heads, scale);
+            ops.selfAttention(ws.attn, ws.normed, b.qkvW, b.qkvB, ws.qkv, ws.batch, tokens, heads, scale);
             ops.linear(ws.branch, ws.attn, b.projW, b.projB, Activation.NONE);
             ops.gatedResidual(ws.tokens, ws.branch, ws.mod, 2, tokens);
 

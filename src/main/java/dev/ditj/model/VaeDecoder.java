@@ -274,8 +274,7 @@ public final class VaeDecoder implements AutoCloseable {
                 config.normNumGroups(), GROUP_NORM_EPS, false);
         ops.channelsToTokens(ws.tokens, normed);
         ws.release(normed);
-        ops.linear(ws.qkv, ws.tokens, a.qkvW, a.qkvB, Activation.NONE);
-        ops.attention(ws.attn, ws.qkv, b, n, 1, (float) (1.0 / Math.sqrt(a.channels)));
+        ops.selfAttention(ws.attn, ws.tokens, a.qkvW, a.qkvB, ws.qkv, b, n, 1, (float) (1.0 / Math.sqrt(a.channels)));
         ops.linear(ws.proj, ws.attn, a.outW, a.outB, Activation.NONE);
         Tensor y = ws.take(b, a.channels, h, w);
         ops.tokensToChannels(ops.view(y, Shape.of(b, a.channels, n)), ws.proj, ops.view(x, Shape.of(b, a.channels, n)));

@@ -164,6 +164,18 @@ public interface Ops extends AutoCloseable {
     void attention(Tensor out, Tensor qkv, int batch, int tokens, int heads, float scale);
 
     /**
+     * Self-attention of token rows {@code x [B*T, K]}: the projection {@code qkv = x · wᵀ + bias} ({@code w [3H, K]},
+     * into the scratch {@code qkv [B*T, 3H]}, whose contents are unspecified afterwards), then {@link #attention}.
+     * One op, so that a backend may keep the projection in its own format (CUDA in bf16 writes it as bf16 for the
+     * tensor-core attention instead of converting it).
+     */
+    default void selfAttention(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor qkv, int batch, int tokens, int heads,
+                               float scale) {
+        linear(qkv, x, w, bias, Activation.NONE);
+        attention(out, qkv, batch, tokens, heads, scale);
+    }
+
+    /**
      * Patchify {@code x [B, C, S, S]} into {@code out [B*T, C*p*p]}: token {@code gy*G + gx}, feature
      * {@code (c*p + ky)*p + kx} (the layout of a Conv2d weight {@code [H, C, p, p]} flattened).
      */

@@ -148,6 +148,34 @@ public final class OpCases {
         return c;
     }
 
+    /**
+     * Attention rows for a backend whose attention runs on bf16 tensor cores (CudaOps in BF16), with bf16-valued q, k
+     * and v so both sides score the same numbers; the tolerance is the rounding of the softmax weights P to bf16 (the
+     * A operand of P·V), see CudaAttentionBf16EmuTest. Head dims 64, 72 (DiT-XL/2), 128, 512 (the VAE's single head)
+     * and 24 (no tensor-core kernel: the fp32 one); token counts that end in partial query and key tiles; scales of
+     * either sign. {hd, heads, batch, tokens} and the scale.
+     */
+    public static List<Case> attentionBf16(Size size) {
+        List<Case> c = new ArrayList<>();
+        long seed = 500;
+        double[][] shapes = size == Size.REAL
+                ? new double[][] {{72, 16, 2, 256, 1 / Math.sqrt(72)}, {72, 16, 2, 1024, 1 / Math.sqrt(72)},
+                        {64, 16, 2, 256, 0.125}, {512, 1, 1, 1024, 1 / Math.sqrt(512)}}
+                : new double[][] {{64, 2, 2, 100, 0.125}, {72, 3, 2, 33, 1 / Math.sqrt(72)}, {72, 2, 1, 256, -0.3},
+                        {128, 2, 1, 70, 1 / Math.sqrt(128)}, {512, 1, 1, 100, 1 / Math.sqrt(512)}, {24, 4, 3, 7, 0.5}};
+        for (double[] a : shapes) {
+            int hd = (int) a[0], heads = (int) a[1], b = (int) a[2], t = (int) a[3], h = hd * heads;
+            float scale = (float) a[4];
+            add(c, "attention bf16 hd " + hd + ", " + heads + " heads, " + b + "x" + t + " tokens, scale " + scale, 5e-3, seed++,
+                    true, in -> {
+                        Tensor qkv = in.random(1, b * t, 3 * h), out = in.poisoned(b * t, h);
+                        in.ops.attention(out, qkv, b, t, heads, scale);
+                        return out;
+                    });
+        }
+        return c;
+    }
+
     public static List<Case> all(Size size) {
         List<Case> c = new ArrayList<>(linear(size, false));
         boolean real = size == Size.REAL;
