@@ -49,7 +49,7 @@
 #include "common.cuh"
 #include "tensor_core.cuh"
 
-namespace {
+namespace attn_bf16_impl {
 
 // HD: head dim (the k of Q·Kᵀ); DV: output columns per block (HD, or a slice of it); WARPS x 16 query rows per
 // block; BK keys per tile; STAGES tiles in flight.
@@ -277,7 +277,8 @@ using D72 = Attn<72, 72, 4, 64, 3>;
 using D128 = Attn<128, 128, 4, 64, 2>;
 using D512 = Attn<512, 128, 4, 32, 2>;
 
-}  // namespace
+}  // namespace attn_bf16_impl
+using namespace attn_bf16_impl;  // named, not anonymous: an anonymous namespace puts a path hash into the PTX
 
 // One kernel per head dim: attention_bf16_d<hd>. Arguments as attention_f32_* except qkv (bf16, rows ldq apart).
 #define DITJ_ATTENTION_BF16(name, A)                                                                                   \

@@ -25,7 +25,7 @@
 #include "common.cuh"
 #include "tensor_core.cuh"
 
-namespace {
+namespace gemm_bf16_impl {
 
 template <int BM_, int BN_, int WARPS_M_, int WARPS_N_, int STAGES_>
 struct Tile {
@@ -172,7 +172,8 @@ using T96x96 = Tile<96, 96, 2, 2, 4>;
 using T64x64 = Tile<64, 64, 2, 2, 4>;
 using T16x128 = Tile<16, 128, 1, 4, 4>;
 
-}  // namespace
+}  // namespace gemm_bf16_impl
+using namespace gemm_bf16_impl;  // named, not anonymous: an anonymous namespace puts a path hash into the PTX
 
 // The instantiations, one kernel name each: linear_bf16_<BM>x<BN>_<C type>.
 #define DITJ_LINEAR_BF16(name, TILE, OUT)                                                                              \
