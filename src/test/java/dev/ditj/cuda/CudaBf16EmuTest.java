@@ -155,7 +155,7 @@ class CudaBf16EmuTest {
         try (KernelRig r = new KernelRig(bf16.device())) {
             long out = r.poisoned(2L * rows * ld);
             r.launch("/dev/ditj/kernels/gemm_bf16.ptx", "convert_bf16_rows", KernelRig.dim(2), KernelRig.dim(256), 0, out,
-                    r.floats(v), rows, cols, ld);
+                    r.floats(v), rows, cols, ld, 0);
             short[] got = readShorts(r, out, rows * ld);
             for (int i = 0; i < rows; i++) {
                 for (int j = 0; j < ld; j++) {
@@ -180,7 +180,7 @@ class CudaBf16EmuTest {
         for (int i = 0; i < v.length; i++) assertEquals(FloatFormats.bf16ToFloat(FloatFormats.floatToBf16(v[i])), back[i], 0f);
         Tensor out = bf16.alloc(Shape.of(n, k));
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> bf16.add(out, w, w));
-        assertTrue(e.getMessage().contains("bf16 linear weight"), e.getMessage());
+        assertTrue(e.getMessage().contains("bf16 GEMM operand"), e.getMessage());
         out.close();
         w.close();
     }
@@ -244,10 +244,10 @@ class CudaBf16EmuTest {
                     out[o] = r.poisoned(4L * m * n);
                     long ws = splits == 1 ? out[o] : r.poisoned(plan.workspaceBytes());
                     r.launch("/dev/ditj/kernels/gemm_bf16.ptx", plan.kernel(bf16Out && splits == 1), plan.grid(), plan.block(), plan.sharedBytes(),
-                            ws, a, w, m, n, k, lda, lda, plan.kSplit(), splits == 1 ? bias : 0L, splits == 1 ? 2 : 0, 0L, 0L, 0, 1);
+                            ws, a, w, m, n, k, lda, lda, n, plan.kSplit(), splits == 1 ? bias : 0L, splits == 1 ? 2 : 0, 0L, 0L, 0, 1);
                     if (splits > 1) {
                         r.launch("/dev/ditj/kernels/gemm_bf16.ptx", "linear_splitk_reduce_" + (bf16Out ? "bf16" : "f32"),
-                                KernelRig.dim(64), KernelRig.dim(256), 0, out[o], ws, splits, m, n, bias, 2, 0L, 0L, 0, 1);
+                                KernelRig.dim(64), KernelRig.dim(256), 0, out[o], n, ws, splits, m, n, bias, 2, 0L, 0L, 0, 1);
                     }
                 }
                 float[] f32 = r.readFloats(out[0], m * n);
