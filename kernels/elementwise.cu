@@ -50,14 +50,20 @@ extern "C" __global__ void __launch_bounds__(128)
     }
 }
 
-// x[i] += rows[i % per] (a per-token table added to every sample; with per a multiple of 4 a group stays in one
-// table row). 12 B/element.
+// x[b·per + i] += rows[i] for every sample b (a per-token table, per = T·H): a thread takes element i (or 4 from i)
+// of the table once and adds it to every sample. 8 B/element + the table once.
 extern "C" __global__ void add_token_table_f32(float* __restrict__ x, const float* __restrict__ rows, int64_t n,
                                                int64_t per) {
-    ditj_for_vec4(n, (per & 3) == 0 && ditj_aligned16(x, rows), [&](int64_t i) {
-        float4 v = ditj_ld4(x + i), r = ditj_ld4(rows + i % per);
-        ditj_st4(x + i, make_float4(v.x + r.x, v.y + r.y, v.z + r.z, v.w + r.w));
-    }, [&](int64_t i) { x[i] += rows[i % per]; });
+    ditj_for_vec4(per, (per & 3) == 0 && ditj_aligned16(x, rows), [&](int64_t i) {
+        const float4 r = ditj_ld4(rows + i);
+        for (int64_t j = i; j < n; j += per) {
+            float4 v = ditj_ld4(x + j);
+            ditj_st4(x + j, make_float4(v.x + r.x, v.y + r.y, v.z + r.z, v.w + r.w));
+        }
+    }, [&](int64_t i) {
+        const float r = rows[i];
+        for (int64_t j = i; j < n; j += per) x[j] += r;
+    });
 }
 
 // out = x · mul[c] / div + add[c] for x [B, C, per] (latent (de)normalisation). 8 B/element.

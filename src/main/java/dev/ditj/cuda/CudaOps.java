@@ -591,7 +591,7 @@ public final class CudaOps implements Ops {
 
     @Override
     public void addTokenTable(Tensor x, Tensor rows, int tokens) {
-        elementwise4("add_token_table_f32", x.numel(), p(x), p(rows), x.numel(), rows.numel());
+        elementwise4("add_token_table_f32", rows.numel(), p(x), p(rows), x.numel(), rows.numel());
     }
 
     @Override
