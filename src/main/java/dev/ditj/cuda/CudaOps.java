@@ -634,7 +634,9 @@ public final class CudaOps implements Ops {
         int h = x.dim(-1), batch = samples(x, tokens), stride = mod.dim(-1);
         CudaTensor o = cuda(out);
         boolean bf16 = o.dtype == DType.BF16;
-        if (out.numel() != x.numel() || out.dim(-1) != h) throw new IllegalArgumentException("modulatedLayerNorm: out " + out + " for x " + x);
+        if (out.numel() != x.numel() || out.dim(-1) != h) {
+            throw new IllegalArgumentException("modulatedLayerNorm: out " + out + " for x " + x);
+        }
         int ld = bf16 ? o.ld : h;
         boolean vec = h % 4 == 0 && h <= 128 * LN_VEC && stride % 4 == 0 && ld % 4 == 0 && aligned16(p(x), p(mod), o.ptr);
         int[] grid = {ceilDiv(tokens, LN_ROWS), batch, 1}, block = {256, 1, 1};

@@ -14,7 +14,8 @@ import java.util.List;
 
 /**
  * The official DiT (facebookresearch/DiT models.py), written once against {@link Ops}. Weights are uploaded
- * to the backend when the model is built; {@link #forward} allocates nothing (it uses a {@link Workspace}).
+ * to the backend when the model is built; {@link #forward} allocates nothing itself (it uses a {@link Workspace};
+ * a backend that does not fuse {@link Ops#linearGatedResidual} takes a temporary there).
  *
  * <p>Every adaLN modulation depends only on the conditioning c, so the blocks' and the final layer's adaLN weights
  * are stacked at load time into one linear layer {@code [(6·depth + 2)·H, H]}: one GEMM per forward makes all the
@@ -58,15 +59,16 @@ public final class Dit implements AutoCloseable {
         String[] ada = new String[depth + 1];
         for (int i = 0; i < depth; i++) ada[i] = "blocks." + i + ".adaLN_modulation.1.";
         ada[depth] = "final_layer.adaLN_modulation.1.";
-        float[] adaWeight = new float[Math.multiplyExact(modulationChunks(config) * h, h)], adaBias = new float[modulationChunks(config) * h];
+        int adaRows = modulationChunks(config) * h;
+        float[] adaWeight = new float[Math.multiplyExact(adaRows, h)], adaBias = new float[adaRows];
         for (int i = 0, row = 0; i <= depth; i++) {     // one layer at a time: only the stack and one layer in memory
             int rows = (i < depth ? 6 : 2) * h;
             System.arraycopy(weights.tensor(ada[i] + "weight", rows, h).data(), 0, adaWeight, row * h, rows * h);
             System.arraycopy(weights.tensor(ada[i] + "bias", rows).data(), 0, adaBias, row, rows);
             row += rows;
         }
-        adaW = constant(new HostTensor(Shape.of(adaBias.length, h), adaWeight), ConstantKind.LINEAR_WEIGHT);
-        adaB = constant(new HostTensor(Shape.of(adaBias.length), adaBias), ConstantKind.PLAIN);
+        adaW = constant(new HostTensor(Shape.of(adaRows, h), adaWeight), ConstantKind.LINEAR_WEIGHT);
+        adaB = constant(new HostTensor(Shape.of(adaRows), adaBias), ConstantKind.PLAIN);
         blocks = new Block[depth];
         for (int i = 0; i < blocks.length; i++) {
             String b = "blocks." + i + ".";
