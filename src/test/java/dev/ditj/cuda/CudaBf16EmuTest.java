@@ -286,7 +286,13 @@ class CudaBf16EmuTest {
         assertEquals(132, big.blocks(), "1024x1152x1152 should fill 132 SMs in one wave: " + big);
         GemmPlan adaLn = GemmPlan.choose(2, 6912, 1152, 132);
         assertTrue(adaLn.splits() > 1 && adaLn.blocks() <= 132 && adaLn.blocks() >= 100, "adaLN (M = 2) splits K: " + adaLn);
-        for (int[] s : new int[][] {{1024, 1152, 1152}, {512, 3456, 1152}, {512, 1152, 4608}, {2, 6912, 1152}, {36, 144, 864}, {7, 3, 5}}) {
+        // the DiT's stacked adaLN (all 28 blocks' and the final layer's, M = 2): 1530 column blocks fill the chip
+        // 11.6 times over, so K stays whole (no reduction) and the thin 16-row tile streams the weights
+        GemmPlan stacked = GemmPlan.choose(2, 28 * 6912 + 2304, 1152, 132);
+        assertEquals(1, stacked.splits(), stacked.toString());
+        assertEquals(GemmPlan.Tile.T16x128, stacked.tile(), stacked.toString());
+        for (int[] s : new int[][] {{1024, 1152, 1152}, {512, 3456, 1152}, {512, 1152, 4608}, {2, 6912, 1152}, {36, 144, 864}, {7, 3, 5},
+                {2, 28 * 6912 + 2304, 1152}}) {
             GemmPlan p = GemmPlan.choose(s[0], s[1], s[2], 132);
             assertTrue(p.kSplit() % 32 == 0 && (long) p.kSplit() * p.splits() >= s[2] && (long) p.kSplit() * (p.splits() - 1) < s[2], p.toString());
             System.out.println("plan " + p);
