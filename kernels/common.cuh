@@ -7,6 +7,26 @@
 #define DITJ_FOR(i, n) \
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 
+// 16-byte accesses for the memory-bound kernels: whether every pointer is 16-byte aligned (null counts as aligned),
+// float4 loads and stores, and the grid-stride loop of an elementwise kernel that runs body4(i) on the groups
+// i = 0, 4, 8, ... below n - 3 (only where vec) and body1(i) on the elements after them.
+template <class... P>
+__device__ __forceinline__ bool ditj_aligned16(const P*... p) {
+    return (((((uintptr_t)p) & 15) == 0) && ...);
+}
+__device__ __forceinline__ float4 ditj_ld4(const float* p) {
+    return *reinterpret_cast<const float4*>(p);
+}
+__device__ __forceinline__ void ditj_st4(float* p, float4 v) {
+    *reinterpret_cast<float4*>(p) = v;
+}
+template <class F4, class F1>
+__device__ __forceinline__ void ditj_for_vec4(int64_t n, bool vec, F4 body4, F1 body1) {
+    const int64_t n4 = vec ? n / 4 : 0;
+    DITJ_FOR(g, n4) body4(4 * g);
+    DITJ_FOR(i, n - 4 * n4) body1(4 * n4 + i);
+}
+
 // The activations of the linear layers, as the CPU backend writes them (GELU-tanh as v / (1 + exp(-2u))).
 #define DITJ_ACT_NONE 0
 #define DITJ_ACT_SILU 1
@@ -82,13 +102,14 @@ __device__ __forceinline__ void ditj_store4(__nv_bfloat16* p, float4 v) {
 }
 
 // The end of a linear kernel: the block's BM x BN fp32 results, staged in shared memory (cs, rows CS floats apart,
-// CS a multiple of 4), go through the epilogue to C at (row0, col0). Each thread takes 4 consecutive columns of a
-// row at a time: 16-byte loads and stores along rows, and the epilogue's code once, in a loop, rather than once per
-// accumulator register. Rows from m and columns from n on are skipped.
+// CS a multiple of 4), go through the epilogue to C at (row0, col0), C's rows ldc elements apart (ldc >= n: a bf16
+// GEMM operand's padded rows). Each thread takes 4 consecutive columns of a row at a time: 16-byte loads and stores
+// along rows, and the epilogue's code once, in a loop, rather than once per accumulator register. Rows from m and
+// columns from n on are skipped.
 template <int BM, int BN, int THREADS, class Out>
 __device__ __forceinline__ void ditj_store_tile(Out* c, const float* cs, int CS, int row0, int col0, int m, int n,
-                                                const DitjEpilogue& ep) {
-    const bool vec = ep.vec4_ok(n) && ((uintptr_t)c & (4 * sizeof(Out) - 1)) == 0;
+                                                int ldc, const DitjEpilogue& ep) {
+    const bool vec = ep.vec4_ok(n) && (ldc & 3) == 0 && ((uintptr_t)c & (4 * sizeof(Out) - 1)) == 0;
 #pragma unroll 1
     for (int e = threadIdx.x; e < BM * BN / 4; e += THREADS) {
         int r = e / (BN / 4), cc = e % (BN / 4) * 4;
@@ -96,7 +117,7 @@ __device__ __forceinline__ void ditj_store_tile(Out* c, const float* cs, int CS,
         int col = col0 + cc;
         if (row >= m || col >= n) continue;
         float4 v = *reinterpret_cast<const float4*>(cs + r * CS + cc);
-        Out* p = c + row * n + col;
+        Out* p = c + row * ldc + col;
         if (vec && col + 3 < n) {
             ditj_store4(p, ep.four(v, row, col, n));
         } else {   // one at a time (the rotation keeps the four in registers without unrolling the loop)
@@ -107,6 +128,12 @@ __device__ __forceinline__ void ditj_store_tile(Out* c, const float* cs, int CS,
             }
         }
     }
+}
+
+template <int BM, int BN, int THREADS, class Out>
+__device__ __forceinline__ void ditj_store_tile(Out* c, const float* cs, int CS, int row0, int col0, int m, int n,
+                                                const DitjEpilogue& ep) {
+    ditj_store_tile<BM, BN, THREADS>(c, cs, CS, row0, col0, m, n, n, ep);
 }
 
 __device__ __forceinline__ float ditj_warp_sum(float v) {

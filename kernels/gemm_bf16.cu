@@ -5,8 +5,9 @@
 //   activation, gated residual) on the fp32 accumulators; a bf16 C is rounded to nearest even once, at the store.
 // Layout: A [M, lda], W [N, ldw] (PyTorch's Linear weight) row-major bf16, lda and ldw multiples of 8 so rows start
 //   16-byte aligned for cp.async (CudaOps uses multiples of 16: rows start on 32-byte sectors); columns K..ld-1 are
-//   never read; C [M, N] row-major. convert_bf16_rows makes A from fp32 activations (a pass before the GEMM;
-//   producers writing bf16 directly come later).
+//   never read; C [M, N] with rows ldc apart (a bf16 C that feeds the next GEMM has that GEMM's padded rows). A
+//   comes from a producer that writes bf16 (a normalisation, an activation, this kernel's bf16 C) or, for fp32
+//   activations, from convert_bf16_rows.
 // Tiles: Tile<BM, BN, WARPS_M, WARPS_N, STAGES> (one instantiation per kernel name below): a block computes BM x BN
 //   of C with WARPS_M x WARPS_N warps, each warp (BM/WARPS_M) x (BN/WARPS_N) as 16x8 mma tiles fed by ldmatrix.x4.
 //   K advances 32 at a time through a STAGES-deep cp.async ring in dynamic shared memory: per stage BM + BN rows of
@@ -82,7 +83,7 @@ struct TileLoader {
 template <class T, class Out>
 __device__ __forceinline__ void linear_bf16(Out* c, const __nv_bfloat16* __restrict__ a,
                                             const __nv_bfloat16* __restrict__ w, int m, int n, int k, int lda, int ldw,
-                                            int k_split, const DitjEpilogue& ep) {
+                                            int ldc, int k_split, const DitjEpilogue& ep) {
     extern __shared__ __align__(128) unsigned char ditj_smem[];
     const unsigned smem = smem_u32(ditj_smem);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -152,18 +153,32 @@ __device__ __forceinline__ void linear_bf16(Out* c, const __nv_bfloat16* __restr
         }
     }
     __syncthreads();
-    ditj_store_tile<T::BM, T::BN, T::THREADS>(c + (int64_t)blockIdx.z * m * n, cs, CS, row0, col0, m, n, ep);
+    ditj_store_tile<T::BM, T::BN, T::THREADS>(c + (int64_t)blockIdx.z * m * ldc, cs, CS, row0, col0, m, n, ldc, ep);
 }
 
+// Four columns at a time (16-byte loads of every split) where the epilogue and C allow it: n is then a multiple
+// of 4, so a group never crosses a row.
 template <class Out>
-__device__ __forceinline__ void splitk_reduce(Out* c, const float* __restrict__ ws, int splits, int m, int n,
+__device__ __forceinline__ void splitk_reduce(Out* c, int ldc, const float* __restrict__ ws, int splits, int m, int n,
                                               const DitjEpilogue& ep) {
     const int64_t mn = (int64_t)m * n;
-    DITJ_FOR(i, mn) {
+    const bool vec = ep.vec4_ok(n) && (ldc & 3) == 0 && ditj_aligned16(ws) && ((uintptr_t)c & (4 * sizeof(Out) - 1)) == 0;
+    ditj_for_vec4(mn, vec, [&](int64_t i) {
+        float4 s = ditj_ld4(ws + i);
+        for (int z = 1; z < splits; z++) {
+            float4 p = ditj_ld4(ws + z * mn + i);
+            s = make_float4(s.x + p.x, s.y + p.y, s.z + p.z, s.w + p.w);
+        }
+        int64_t row = i / n;
+        int col = (int)(i - row * n);
+        ditj_store4(c + row * ldc + col, ep.four(s, row, col, n));
+    }, [&](int64_t i) {
         float s = ws[i];
         for (int z = 1; z < splits; z++) s += ws[z * mn + i];
-        ditj_store(c + i, ep(s, i / n, (int)(i % n), n));
-    }
+        int64_t row = i / n;
+        int col = (int)(i - row * n);
+        ditj_store(c + row * ldc + col, ep(s, row, col, n));
+    });
 }
 
 using T128x128 = Tile<128, 128, 2, 4, 4>;
@@ -179,9 +194,9 @@ using namespace gemm_bf16_impl;  // named, not anonymous: an anonymous namespace
 #define DITJ_LINEAR_BF16(name, TILE, OUT)                                                                              \
     extern "C" __global__ void __launch_bounds__(TILE::THREADS)                                                       \
         name(OUT* c, const __nv_bfloat16* __restrict__ a, const __nv_bfloat16* __restrict__ w, int m, int n, int k,    \
-             int lda, int ldw, int k_split, const float* bias, int act, const float* residual, const float* gate,      \
-             int gate_stride, int tokens) {                                                                            \
-        linear_bf16<TILE, OUT>(c, a, w, m, n, k, lda, ldw, k_split,                                                    \
+             int lda, int ldw, int ldc, int k_split, const float* bias, int act, const float* residual,                \
+             const float* gate, int gate_stride, int tokens) {                                                         \
+        linear_bf16<TILE, OUT>(c, a, w, m, n, k, lda, ldw, ldc, k_split,                                               \
                                DitjEpilogue{bias, residual, gate, act, gate_stride, tokens});                          \
     }
 
@@ -196,27 +211,29 @@ DITJ_LINEAR_BF16(linear_bf16_96x96_bf16, T96x96, __nv_bfloat16)
 DITJ_LINEAR_BF16(linear_bf16_64x64_bf16, T64x64, __nv_bfloat16)
 DITJ_LINEAR_BF16(linear_bf16_16x128_bf16, T16x128, __nv_bfloat16)
 
-// C[i] = epilogue(sum over z in order of ws[z·M·N + i]): the split-K reduction. Launch: grid-stride, block 256.
-// Floor: (splits + 1)·4 + 4 bytes per element.
-extern "C" __global__ void linear_splitk_reduce_f32(float* c, const float* __restrict__ ws, int splits, int m, int n,
-                                                   const float* bias, int act, const float* residual,
+// C[row·ldc + col] = epilogue(sum over z in order of ws[z·M·N + row·N + col]): the split-K reduction.
+// Launch: grid-stride, block 256, 4 elements per thread. Floor: splits·4 + 4 (+ 8 with a residual) bytes per element.
+extern "C" __global__ void linear_splitk_reduce_f32(float* c, int ldc, const float* __restrict__ ws, int splits, int m,
+                                                   int n, const float* bias, int act, const float* residual,
                                                    const float* gate, int gate_stride, int tokens) {
-    splitk_reduce(c, ws, splits, m, n, DitjEpilogue{bias, residual, gate, act, gate_stride, tokens});
+    splitk_reduce(c, ldc, ws, splits, m, n, DitjEpilogue{bias, residual, gate, act, gate_stride, tokens});
 }
 
-extern "C" __global__ void linear_splitk_reduce_bf16(__nv_bfloat16* c, const float* __restrict__ ws, int splits, int m,
-                                                    int n, const float* bias, int act, const float* residual,
-                                                    const float* gate, int gate_stride, int tokens) {
-    splitk_reduce(c, ws, splits, m, n, DitjEpilogue{bias, residual, gate, act, gate_stride, tokens});
+extern "C" __global__ void linear_splitk_reduce_bf16(__nv_bfloat16* c, int ldc, const float* __restrict__ ws,
+                                                    int splits, int m, int n, const float* bias, int act,
+                                                    const float* residual, const float* gate, int gate_stride,
+                                                    int tokens) {
+    splitk_reduce(c, ldc, ws, splits, m, n, DitjEpilogue{bias, residual, gate, act, gate_stride, tokens});
 }
 
-// out[r, c] = bf16(in[r, c]) (round to nearest even) for c < cols, 0 for cols <= c < ld: an fp32 [rows, cols]
-// activation as a GEMM operand. Launch: grid-stride, block 256. Floor: 6 bytes per element.
+// out[r, c] = bf16(act(in[r, c])) (round to nearest even) for c < cols, 0 for cols <= c < ld: an fp32 [rows, cols]
+// activation as a GEMM operand (act as in DitjEpilogue: SiLU makes SiLU(c) for the adaLN GEMM in one pass).
+// Launch: grid-stride, block 256. Floor: 6 bytes per element.
 extern "C" __global__ void convert_bf16_rows(__nv_bfloat16* __restrict__ out, const float* __restrict__ in, int rows,
-                                             int cols, int ld) {
+                                             int cols, int ld, int act) {
     DITJ_FOR(i, (int64_t)rows * ld) {
         int64_t r = i / ld;
         int col = (int)(i - r * ld);
-        out[i] = __float2bfloat16_rn(col < cols ? in[r * cols + col] : 0.0f);
+        out[i] = __float2bfloat16_rn(col < cols ? ditj_activate(in[r * cols + col], act) : 0.0f);
     }
 }

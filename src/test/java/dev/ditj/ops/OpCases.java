@@ -140,11 +140,26 @@ public final class OpCases {
                 });
             }
         }
-        add(c, "linear without bias", 1e-5, seed, bf16Values, in -> {
+        add(c, "linear without bias", 1e-5, seed++, bf16Values, in -> {
             Tensor x = in.random(1, 9, 40), w = in.weight(33, 40), out = in.poisoned(9, 33);
             in.ops.linear(out, x, w, null, Activation.NONE);
             return out;
         });
+        // x += gate ⊙ (a·wᵀ + b): {samples, tokens, K, N}: fc2-like (K = 4N), proj-like, and odd N (scalar epilogue)
+        int[][] gated = size == Size.REAL
+                ? new int[][] {{2, 256, 4608, 1152}, {2, 256, 1152, 1152}}
+                : new int[][] {{2, 16, 576, 144}, {3, 7, 40, 30}};
+        for (int[] g : gated) {
+            int rows = g[0] * g[1];
+            for (boolean withGate : new boolean[] {true, false}) {
+                add(c, "linearGatedResidual " + Arrays.toString(g) + (withGate ? "" : " without gate"), 1e-5, seed++, bf16Values, in -> {
+                    Tensor x = in.random(1, rows, g[3]), a = in.random(1, rows, g[2]), w = in.weight(g[3], g[2]);
+                    Tensor b = in.random(0.1, g[3]), mod = withGate ? in.random(0.5, g[0], 6 * g[3]) : null;
+                    in.ops.linearGatedResidual(x, a, w, b, mod, 5, g[1]);
+                    return x;
+                });
+            }
+        }
         return c;
     }
 
@@ -181,7 +196,7 @@ public final class OpCases {
         boolean real = size == Size.REAL;
         long seed = c.size() + 1;
 
-        int n = real ? 2 * 256 * 1152 : 1000;
+        int n = real ? 2 * 256 * 1152 : 1001;   // a tail after the groups of 4
         add(c, "add", 1e-6, seed++, in -> {
             Tensor a = in.random(1, n), b = in.random(1, n), out = in.poisoned(n);
             in.ops.add(out, a, b);
@@ -217,6 +232,20 @@ public final class OpCases {
                 return out;
             });
         }
+        // the scalar paths: H not a multiple of 4, H above the LayerNorm's registers; tokens past a block of 16 rows
+        for (int[] d : real ? new int[][] {{2, 256, 1540}} : new int[][] {{2, 21, 30}, {1, 3, 1540}}) {
+            int b = d[0], t = d[1], h = d[2];
+            add(c, "modulatedLayerNorm " + Arrays.toString(d), 1e-5, seed++, in -> {
+                Tensor x = in.random(3, 0.5, b * t, h), mod = in.random(0.5, b, 6 * h), out = in.poisoned(b * t, h);
+                in.ops.modulatedLayerNorm(out, x, mod, 0, 1, t, 1e-6f);
+                return out;
+            });
+            add(c, "gatedResidual " + Arrays.toString(d), 1e-6, seed++, in -> {
+                Tensor x = in.random(1, b * t, h), y = in.random(1, b * t, h), mod = in.random(0.5, b, 6 * h);
+                in.ops.gatedResidual(x, y, mod, 2, t);
+                return x;
+            });
+        }
         int[] vaeAttn = real ? new int[] {1, 1024, 512} : new int[] {2, 70, 64};
         add(c, "attention single head " + Arrays.toString(vaeAttn), 1e-5, seed++, in -> {
             int b = vaeAttn[0], t = vaeAttn[1], h = vaeAttn[2];
@@ -237,16 +266,17 @@ public final class OpCases {
             in.ops.timestepFrequencies(out, tt, freqs);
             return out;
         });
-        for (int p : new int[] {2, 4}) {
-            int b = 2, ch = 4, s = real ? 32 : 8, g = s / p;
-            add(c, "patchify p" + p, 0, seed++, in -> {
+        // {patch, channels in, channels out}: DiT's, and (small) enough channels that a token row takes two tiles
+        for (int[] pc : real ? new int[][] {{2, 4, 8}, {4, 4, 8}} : new int[][] {{2, 4, 8}, {4, 4, 8}, {2, 900, 901}}) {
+            int p = pc[0], ch = pc[1], co = pc[2], b = 2, s = real ? 32 : 8, g = s / p;
+            add(c, "patchify p" + p + " c" + ch, 0, seed++, in -> {
                 Tensor x = in.random(1, b, ch, s, s), out = in.poisoned(b * g * g, ch * p * p);
                 in.ops.patchify(out, x, p);
                 return out;
             });
-            add(c, "unpatchify p" + p, 0, seed++, in -> {
-                Tensor x = in.random(1, b * g * g, p * p * 8), out = in.poisoned(b, 8, s, s);
-                in.ops.unpatchify(out, x, p, 8);
+            add(c, "unpatchify p" + p + " c" + co, 0, seed++, in -> {
+                Tensor x = in.random(1, b * g * g, p * p * co), out = in.poisoned(b, co, s, s);
+                in.ops.unpatchify(out, x, p, co);
                 return out;
             });
         }
@@ -301,6 +331,18 @@ public final class OpCases {
             in.ops.cfgCombine(out, m, 3, 4f);
             return out;
         });
+        if (!real) {    // 3x3 latents: 9 values per channel, the kernels' scalar path
+            add(c, "cfgCombine 3 channels 3x3", 1e-6, seed++, in -> {
+                Tensor m = in.random(1, 4, 8, 3, 3), out = in.poisoned(2, 8, 3, 3);
+                in.ops.cfgCombine(out, m, 3, 4f);
+                return out;
+            });
+            add(c, "ddimStep noise 3x3", 1e-6, seed++, in -> {
+                Tensor x = in.random(1, 2, 4, 3, 3), m = in.random(1, 2, 8, 3, 3), z = in.random(1, 2, 4, 3, 3);
+                in.ops.ddimStep(x, m, z, new Ops.DdimCoefficients(1.1f, 0.45f, 0.95f, 0.2f, 0.3f, true));
+                return x;
+            });
+        }
         for (boolean learned : new boolean[] {true, false}) {
             for (boolean noise : new boolean[] {true, false}) {
                 add(c, "ddpmStep learned=" + learned + " noise=" + noise, 1e-6, seed++, in -> {
