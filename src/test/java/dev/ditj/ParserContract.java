@@ -78,8 +78,44 @@ public final class ParserContract {
         assertTrue(m != null && !m.isBlank(), "empty message");
         assertFalse(m.contains("\n") || m.contains("\r"), () -> "multi-line message: " + m);
         assertTrue(m.contains(file), () -> "message does not name " + file + ": " + m);
+        String text = withoutEscapes(m);
         for (String leak : LEAKED) {
-            if (m.contains(leak) && !input.contains(leak)) fail("library text '" + leak + "' in the message: " + m);
+            if (text.contains(leak) && !input.contains(leak)) fail("library text '" + leak + "' in the message: " + m);
         }
+    }
+
+    /**
+     * The message with the escapes {@link DitjException} writes for control characters (backslash n, r, t, or u and
+     * four hex digits) cut out: an escape's last letter next to echoed input can spell a leak the input does not
+     * hold (the fuzzer found byte 0x9c then "om.google." shown as backslash-u009c-om.google.). A loop, not a regex,
+     * for the fuzzer's throughput.
+     */
+    static String withoutEscapes(String m) {
+        StringBuilder b = new StringBuilder(m.length());
+        for (int i = 0; i < m.length(); i++) {
+            char c = m.charAt(i);
+            if (c == '\\' && i + 1 < m.length()) {
+                char n = m.charAt(i + 1);
+                if (n == 'n' || n == 'r' || n == 't') {
+                    b.append('\0');
+                    i++;
+                    continue;
+                }
+                if (n == 'u' && i + 5 < m.length() && isHex(m, i + 2, i + 6)) {
+                    b.append('\0');
+                    i += 5;
+                    continue;
+                }
+            }
+            b.append(c);
+        }
+        return b.toString();
+    }
+
+    private static boolean isHex(String s, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (Character.digit(s.charAt(i), 16) < 0) return false;
+        }
+        return true;
     }
 }
