@@ -26,44 +26,77 @@ __device__ __forceinline__ float ditj_activate(float v, int act) {
     return v / (1.0f + expf(-z));
 }
 
-// The epilogue of every linear kernel (fp32 SIMT and bf16 tensor-core, any tile, and the split-K reduction):
-//   v = act(acc + bias[col]);  then, with a residual, v = residual[row, col] + gate[row / tokens, col] · v
-// (the adaLN-Zero gated residual x + gate ⊙ y; without a gate, a plain residual add). Null pointers switch parts
-// off; residual may alias the output (each element is read and written by the same thread). gate points at the
-// gate chunk of the modulation tensor, whose rows are gate_stride apart.
+// The epilogue of every linear kernel (fp32 SIMT and bf16 tensor-core, any tile, and the split-K reduction) and of
+// the bf16 convolution:
+//   v = act(acc + bias[col]);  then, with a residual, v = residual[idx] + gate[row / tokens, col] · v
+// (the adaLN-Zero gated residual x + gate ⊙ y; without a gate, a plain residual add). idx is the element's offset in
+// the output, which the residual shares (row · n + col for a row-major C). Null pointers switch parts off;
+// residual may alias the output (each element is read and written by the same thread). gate points at the gate
+// chunk of the modulation tensor, whose rows are gate_stride apart. The residual is fp32 (residual) or bf16
+// (residual_bf16: the channel-last activations of the convolution); at most one of the two is set.
 struct DitjEpilogue {
     const float* bias;
     const float* residual;
     const float* gate;
     int act, gate_stride, tokens;
+    const __nv_bfloat16* residual_bf16;   // last, so initialisers without it leave it null
 
-    __device__ __forceinline__ float operator()(float acc, int64_t row, int col, int n) const {
+    __device__ __forceinline__ float at(float acc, int64_t row, int col, int64_t idx) const {
         float v = ditj_activate(acc + (bias != nullptr ? bias[col] : 0.0f), act);
-        if (residual != nullptr) {
+        if (residual != nullptr || residual_bf16 != nullptr) {
             float g = gate != nullptr ? gate[(row / tokens) * gate_stride + col] : 1.0f;
-            v = residual[row * n + col] + g * v;
+            float r = residual != nullptr ? residual[idx] : __bfloat162float(residual_bf16[idx]);
+            v = r + g * v;
         }
         return v;
     }
 
-    // Four consecutive outputs (col a multiple of 4, col + 3 < n) with 16-byte loads; only where vec4_ok(n).
+    __device__ __forceinline__ float operator()(float acc, int64_t row, int col, int n) const {
+        return at(acc, row, col, row * n + col);
+    }
+
+    // Four consecutive outputs (col a multiple of 4, col + 3 < n) with 16-byte loads (8-byte for a bf16
+    // residual); only where vec4_ok(n).
     __device__ __forceinline__ float4 four(float4 acc, int64_t row, int col, int n) const {
         float4 b = bias != nullptr ? *reinterpret_cast<const float4*>(bias + col) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         float4 v = make_float4(ditj_activate(acc.x + b.x, act), ditj_activate(acc.y + b.y, act),
                                ditj_activate(acc.z + b.z, act), ditj_activate(acc.w + b.w, act));
-        if (residual != nullptr) {
+        if (residual != nullptr || residual_bf16 != nullptr) {
             float4 g = gate != nullptr ? *reinterpret_cast<const float4*>(gate + (row / tokens) * gate_stride + col)
                                        : make_float4(1.0f, 1.0f, 1.0f, 1.0f);
-            float4 r = *reinterpret_cast<const float4*>(residual + row * n + col);
+            float4 r;
+            if (residual != nullptr) {
+                r = *reinterpret_cast<const float4*>(residual + row * n + col);
+            } else {
+                uint2 h = *reinterpret_cast<const uint2*>(residual_bf16 + row * n + col);
+                float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&h.x));
+                float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&h.y));
+                r = make_float4(lo.x, lo.y, hi.x, hi.y);
+            }
             v = make_float4(r.x + g.x * v.x, r.y + g.y * v.y, r.z + g.z * v.z, r.w + g.w * v.w);
         }
         return v;
     }
 
-    // Whether four() may be used: rows of n and of the gate a multiple of 4 floats, every operand 16-byte aligned.
+    // Four outputs of one column, rows row..row+3, stored at idx..idx+3 (a channel-major output: the convolution's
+    // NCHW image); an fp32 residual 16-byte aligned there, no gate.
+    __device__ __forceinline__ float4 four_rows(float4 acc, int col, int64_t idx) const {
+        float b = bias != nullptr ? bias[col] : 0.0f;
+        float4 v = make_float4(ditj_activate(acc.x + b, act), ditj_activate(acc.y + b, act), ditj_activate(acc.z + b, act),
+                               ditj_activate(acc.w + b, act));
+        if (residual != nullptr) {
+            float4 r = *reinterpret_cast<const float4*>(residual + idx);
+            v = make_float4(r.x + v.x, r.y + v.y, r.z + v.z, r.w + v.w);
+        }
+        return v;
+    }
+
+    // Whether four() may be used: rows of n and of the gate a multiple of 4 values, every operand aligned for
+    // its vector loads.
     __device__ __forceinline__ bool vec4_ok(int n) const {
-        auto aligned = [](const void* p) { return ((uintptr_t)p & 15) == 0; };
-        return (n & 3) == 0 && (gate_stride & 3) == 0 && aligned(bias) && aligned(residual) && aligned(gate);
+        auto aligned = [](const void* p, uintptr_t a) { return ((uintptr_t)p & (a - 1)) == 0; };
+        return (n & 3) == 0 && (gate_stride & 3) == 0 && aligned(bias, 16) && aligned(residual, 16) &&
+               aligned(gate, 16) && aligned(residual_bf16, 8);
     }
 };
 

@@ -29,11 +29,12 @@ import java.util.Map;
  * <p>{@link Precision}: FP32 runs every op in float32 (linear_f32). BF16 runs the linear layers on tensor cores
  * (kernels/gemm_bf16.cu, tile and split-K chosen per shape by {@link GemmPlan}): linear weights are converted to
  * bf16 once, at upload ({@link #constant}); the activation operand is converted by a pass (convert_bf16_rows) right
- * before each GEMM; accumulation and outputs stay fp32, as does every other op.
+ * before each GEMM; accumulation and outputs stay fp32, as does every other op. The VAE's image ops run on
+ * channel-last bf16 activations there: see {@link Layout} and the convolution section.
  */
 public final class CudaOps implements Ops {
-    private static final String[] MODULES = {"elementwise", "gemm", "gemm_bf16", "conv", "attention", "norm", "embed", "layout",
-            "sampler"};
+    private static final String[] MODULES = {"elementwise", "gemm", "gemm_bf16", "conv", "conv_bf16", "image_bf16", "attention",
+            "norm", "embed", "layout", "sampler"};
     private static final int BLOCK = 256;
     private static final int MAX_GRID = 4096;
 
@@ -47,6 +48,9 @@ public final class CudaOps implements Ops {
     private final Tensor scratch;
     /** Per-call temporaries of the bf16 linear: the activation operand, a weight operand, split-K partial sums. */
     private final Workspace bf16Activations = new Workspace(), bf16Weights = new Workspace(), splitK = new Workspace();
+    /** Per-call temporaries of the image ops: converted operands, the fp32 convolution's output, GroupNorm statistics. */
+    private final Workspace imageIn = new Workspace(), imageAux = new Workspace(), imageTmp = new Workspace(),
+            groupNormStats = new Workspace();
 
     /** A float32 backend. */
     public CudaOps(Device device, String name) {
@@ -111,8 +115,26 @@ public final class CudaOps implements Ops {
     // ------------------------------------------------------------------------------------------------ memory
 
     /**
-     * A device buffer: a pointer into a pooled allocation, or a view of one. A BF16 tensor is a linear weight
-     * [N, K] stored with rows of {@code ld} elements ({@link #bf16Stride}).
+     * How an activation's values are stored: a private matter of this backend, ops and {@link #read} see NCHW
+     * float32 either way. Set by the image op that last wrote the tensor ({@link #wrote}).
+     */
+    enum Layout {
+        /** float32 (int32 for labels) in the order of the shape. */
+        PLAIN,
+        /**
+         * bf16, channel-last: a tensor of shape [B, C, spatial...] stored as [B, spatial, C] (Precision.BF16, for C
+         * as {@link ConvPlan#channelsLast} says). Written by conv2d, groupNorm, upsampling and tokensToChannels; read
+         * by those, add and channelsToTokens; other ops refuse it. A view keeps it if it keeps batch, channels and
+         * pixels per image. Other tensors over the same memory made before the write (the buffer a view was taken
+         * of, older views) no longer describe it: they are stale, and read and the image ops refuse them.
+         */
+        CHANNELS_LAST
+    }
+
+    /**
+     * A device buffer: a pointer into a pooled allocation, or a view of one. A BF16 tensor is a weight stored with
+     * rows of {@code ld} elements ({@link #bf16Stride}): a linear weight [N, K], or a conv weight [Co, Ci, k, k]
+     * stored [Co, k, k, Ci]. Activations are float32 at the interface, stored as {@link #layout} says.
      */
     final class CudaTensor implements Tensor {
         final long ptr;
@@ -122,21 +144,44 @@ public final class CudaOps implements Ops {
         final boolean owner;
         /** Row stride in elements of a BF16 weight (0 for other tensors). */
         final int ld;
+        /** The tensor this one is a view of (null for an allocation). */
+        final CudaTensor base;
+        /** How the values are stored now. */
+        Layout layout = Layout.PLAIN;
+        /** The allocation's {@link #layoutWrites} when {@link #layout} was last set: older means stale. */
+        long seen;
+        /** On an allocation: the layout-setting writes that made other tensors over it stale (see {@link #wrote}). */
+        long layoutWrites;
         /** Host copy of an int32 tensor (labels), so ops can validate them without reading the device. */
         int[] hostInts;
         boolean closed;
 
         CudaTensor(long ptr, Shape shape, DType dtype, long bytes, boolean owner) {
-            this(ptr, shape, dtype, bytes, owner, 0);
+            this(ptr, shape, dtype, bytes, owner, 0, null);
         }
 
-        CudaTensor(long ptr, Shape shape, DType dtype, long bytes, boolean owner, int ld) {
+        CudaTensor(long ptr, Shape shape, DType dtype, long bytes, boolean owner, int ld, CudaTensor base) {
             this.ptr = ptr;
             this.shape = shape;
             this.dtype = dtype;
             this.bytes = bytes;
             this.owner = owner;
             this.ld = ld;
+            this.base = base;
+            this.seen = base == null ? 0 : root().layoutWrites;
+        }
+
+        CudaTensor root() {
+            return base == null ? this : base.root();
+        }
+
+        /** Whether {@link #layout} still describes the memory (no other tensor over it has set a layout since). */
+        boolean current() {
+            return seen == root().layoutWrites;
+        }
+
+        boolean channelsLast() {
+            return layout == Layout.CHANNELS_LAST && current();
         }
 
         @Override
@@ -240,7 +285,13 @@ public final class CudaOps implements Ops {
     private long p(Tensor t) {
         if (t == null) return 0L;
         CudaTensor c = cuda(t);
-        if (c.dtype == DType.BF16) throw new IllegalArgumentException(c + " is a bf16 linear weight: only linear reads it");
+        if (c.dtype == DType.BF16) {
+            String op = c.shape.rank() == 4 ? "conv" : "linear";
+            throw new IllegalArgumentException(c + " is a bf16 " + op + " weight: only " + op + " reads it");
+        }
+        if (c.channelsLast()) {
+            throw new IllegalArgumentException(c + " holds channel-last bf16 activations (BF16 image ops): this op reads float32");
+        }
         return c.ptr;
     }
 
@@ -266,18 +317,28 @@ public final class CudaOps implements Ops {
         return t;
     }
 
-    /** In BF16 mode a linear weight [N, K] is stored as bf16 (rounded to nearest even), rows of {@link #bf16Stride}. */
+    /**
+     * In BF16 mode a linear weight [N, K] is stored as bf16 (rounded to nearest even), rows of {@link #bf16Stride};
+     * so is a conv weight [Co, Ci, k, k] that the tensor-core convolution takes ({@link ConvPlan#channelsLast}(Ci)),
+     * as rows [k, k, Ci] (the order of its GEMM's K).
+     */
     @Override
     public Tensor constant(HostTensor host, ConstantKind kind) {
-        if (precision != Precision.BF16 || kind != ConstantKind.LINEAR_WEIGHT) return upload(host);
+        boolean linear = kind == ConstantKind.LINEAR_WEIGHT;
+        boolean conv = kind == ConstantKind.CONV_WEIGHT && ConvPlan.channelsLast(host.shape().dim(1));
+        if (precision != Precision.BF16 || !linear && !conv) return upload(host);
         int n = host.shape().dim(0), k = Math.toIntExact(host.shape().numel() / n), ld = bf16Stride(k);
+        int ci = conv ? host.shape().dim(1) : k, taps = k / ci;
         float[] v = host.data();
         long bytes = 2L * n * ld;
         ByteBuffer b = staging(bytes);
         for (int r = 0; r < n; r++) {
-            for (int c = 0; c < ld; c++) b.putShort(2 * (r * ld + c), c < k ? FloatFormats.floatToBf16(v[r * k + c]) : 0);
+            for (int c = 0; c < ld; c++) {   // column c = tap·Ci + channel of row r (a linear weight: taps = 1)
+                short h = c < k ? FloatFormats.floatToBf16(v[r * k + (c % ci) * taps + c / ci]) : 0;
+                b.putShort(2 * (r * ld + c), h);
+            }
         }
-        CudaTensor t = new CudaTensor(pool.take(bytes), host.shape(), DType.BF16, bytes, true, ld);
+        CudaTensor t = new CudaTensor(pool.take(bytes), host.shape(), DType.BF16, bytes, true, ld, null);
         device.copyToDevice(t.ptr, b);
         return t;
     }
@@ -293,10 +354,38 @@ public final class CudaOps implements Ops {
     @Override
     public Tensor view(Tensor base, Shape shape) {
         CudaTensor b = cuda(base);
-        if (b.dtype == DType.BF16) throw new IllegalArgumentException(b + " is a bf16 linear weight: it has no views");
+        if (b.dtype == DType.BF16) throw new IllegalArgumentException(b + " is a bf16 weight: it has no views");
         long bytes = shape.numel() * b.dtype.bytes;
         if (bytes > b.bytes) throw new IllegalArgumentException("view " + shape + " exceeds its base " + b.shape);
-        return new CudaTensor(b.ptr, shape, b.dtype, bytes, false);
+        CudaTensor v = new CudaTensor(b.ptr, shape, b.dtype, bytes, false, 0, b);
+        if (b.channelsLast()) {
+            if (!sameImage(b.shape, shape)) {
+                throw new IllegalArgumentException("view " + shape + " of " + b + ", which holds channel-last bf16 activations, "
+                        + "must keep its batch, channels and pixels per image");
+            }
+            v.layout = Layout.CHANNELS_LAST;
+        }
+        return v;
+    }
+
+    /** Whether two shapes [B, C, spatial...] describe the same images (so a channel-last layout carries over). */
+    private static boolean sameImage(Shape a, Shape b) {
+        return a.rank() >= 3 && b.rank() >= 3 && a.dim(0) == b.dim(0) && a.dim(1) == b.dim(1) && a.numelFrom(2) == b.numelFrom(2);
+    }
+
+    /**
+     * Records that an op wrote {@code t} in {@code layout}: t and the tensors it is a view of that hold the same
+     * values (same images; any shape of the same size for float32) now read that way. A channel-last write, and any
+     * write to memory that has held channel-last values, makes every other tensor over the allocation stale.
+     */
+    private static void wrote(Tensor out, Layout layout) {
+        CudaTensor t = (CudaTensor) out, root = t.root();
+        if (layout == Layout.CHANNELS_LAST || root.layoutWrites > 0) root.layoutWrites++;
+        for (CudaTensor a = t; a != null; a = a.base) {
+            if (a != t && (layout == Layout.PLAIN ? a.shape.numel() != t.shape.numel() : !sameImage(a.shape, t.shape))) break;
+            a.layout = layout;
+            a.seen = root.layoutWrites;
+        }
     }
 
     private ByteBuffer staging(long bytes) {
@@ -310,11 +399,12 @@ public final class CudaOps implements Ops {
     @Override
     public void write(Tensor dst, float[] values) {
         CudaTensor t = cuda(dst);
-        if (t.dtype == DType.BF16) throw new IllegalArgumentException(t + " is a bf16 linear weight, a constant");
+        if (t.dtype == DType.BF16) throw new IllegalArgumentException(t + " is a bf16 weight, a constant");
         if (t.shape.numel() != values.length) throw new IllegalArgumentException(values.length + " values for " + t);
         ByteBuffer b = staging(4L * values.length);
         b.asFloatBuffer().put(values);
         device.copyToDevice(t.ptr, b);
+        wrote(t, Layout.PLAIN);
     }
 
     @Override
@@ -329,13 +419,25 @@ public final class CudaOps implements Ops {
 
     @Override
     public float[] read(Tensor src) {
-        CudaTensor t = cuda(src);
+        CudaTensor t = input(src);
         float[] out = new float[t.shape.size()];
-        if (t.dtype == DType.BF16) {
-            int n = t.shape.dim(0), k = out.length / n;
+        if (t.dtype == DType.BF16) {   // a weight: rows of ld, a conv weight's row in the order [k, k, Ci]
+            int n = t.shape.dim(0), k = out.length / n, ci = t.shape.rank() == 4 ? t.shape.dim(1) : k, taps = k / ci;
             ByteBuffer b = staging(t.bytes);
             device.copyToHost(b, t.ptr);
-            for (int r = 0; r < n; r++) for (int c = 0; c < k; c++) out[r * k + c] = FloatFormats.bf16ToFloat(b.getShort(2 * (r * t.ld + c)));
+            for (int r = 0; r < n; r++) {
+                for (int c = 0; c < k; c++) out[r * k + (c % ci) * taps + c / ci] = FloatFormats.bf16ToFloat(b.getShort(2 * (r * t.ld + c)));
+            }
+            return out;
+        }
+        if (t.layout == Layout.CHANNELS_LAST) {   // [B, spatial, C] bf16 to [B, C, spatial]
+            int batch = t.shape.dim(0), ch = t.shape.dim(1), hw = out.length / (batch * ch);
+            ByteBuffer b = staging(2L * out.length);
+            device.copyToHost(b, t.ptr);
+            for (int i = 0; i < out.length; i++) {
+                int c = i % ch, p = i / ch % hw, s = i / (ch * hw);
+                out[(s * ch + c) * hw + p] = FloatFormats.bf16ToFloat(b.getShort(2 * i));
+            }
             return out;
         }
         ByteBuffer b = staging(4L * out.length);
@@ -482,6 +584,12 @@ public final class CudaOps implements Ops {
 
     @Override
     public void add(Tensor out, Tensor a, Tensor b) {
+        if (cuda(a).channelsLast() || cuda(b).channelsLast()) {   // image activations stay channel-last
+            long chunks = out.numel() / 8;
+            elementwise("add_nhwc", chunks, output(out), channelsLastInput(a, imageIn), channelsLastInput(b, imageAux), chunks);
+            wrote(out, Layout.CHANNELS_LAST);
+            return;
+        }
         elementwise("add_f32", out.numel(), p(out), p(a), p(b), out.numel());
     }
 
@@ -549,38 +657,178 @@ public final class CudaOps implements Ops {
     }
 
     // ------------------------------------------------------------------------------------------------ convolution
+    //
+    // The VAE's image ops. In Precision.BF16 an image tensor whose channel count ConvPlan.channelsLast allows is kept
+    // channel-last bf16 (Layout.CHANNELS_LAST) from the op that writes it to the ops that read it: no conversions
+    // between the decoder's ops. An op that meets a float32 operand where it wants channel-last converts it into a
+    // per-call temporary (to_channels_last_bf16): the latent's first convolution, tensors uploaded by tests.
 
-    @Override
-    public void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
-        int batch = x.dim(0), ci = x.dim(1), height = x.dim(2), width = x.dim(3), co = w.dim(0), k = w.dim(2);
-        if (w.dim(1) != ci || out.dim(1) != co || out.dim(2) != height || out.dim(3) != width) {
-            throw new IllegalArgumentException("conv2d shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape());
+    /** An operand of an image op, or of read: one whose layout is known (not stale). */
+    private CudaTensor input(Tensor t) {
+        CudaTensor c = cuda(t);
+        if (!c.current()) {
+            throw new IllegalArgumentException(c + ": its memory was rewritten in another layout through another tensor "
+                    + "(a channel-last bf16 op's output); use that tensor or a view of it made after the write");
         }
-        device.launch(kernel("conv2d_f32"), new int[] {ceilDiv((long) height * width, 64), ceilDiv(co, 64), batch},
-                new int[] {256, 1, 1}, 0, p(out), p(x), p(w), p(bias), p(residual), ci, co, height, width, k);
+        return c;
+    }
+
+    /** A float32 operand of an image op (0 for null). */
+    private long plain(Tensor t) {
+        return t == null ? 0L : p(input(t));
+    }
+
+    /** The output of an image op, which sets its layout (so it may hold any layout before). */
+    private long output(Tensor t) {
+        CudaTensor c = cuda(t);
+        if (c.dtype == DType.BF16) throw new IllegalArgumentException(c + " is a bf16 weight, a constant");
+        return c.ptr;
+    }
+
+    /** Whether an image tensor of this many channels is kept channel-last here. */
+    private boolean channelsLast(int channels) {
+        return precision == Precision.BF16 && ConvPlan.channelsLast(channels);
+    }
+
+    /** The address of t's values as channel-last bf16 (0 for null): t itself, or a copy converted into ws. */
+    private long channelsLastInput(Tensor t, Workspace ws) {
+        if (t == null) return 0L;
+        CudaTensor c = input(t);
+        if (c.layout == Layout.CHANNELS_LAST) return c.ptr;
+        long hw = c.shape.numelFrom(2), chunks = c.numel() / 8, dst = ws.at(2 * c.numel());
+        elementwise("to_channels_last_bf16", chunks, dst, p(c), 0L, hw, c.dim(1), chunks);
+        return dst;
     }
 
     @Override
+    public void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        convolution(out, x, w, bias, residual, false, null, null);
+    }
+
+    /** conv2d, of x upsampled ×2 with {@code up}, on tensor cores with the given plan (tests try every tile). */
+    void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, boolean up, ConvPlan plan) {
+        convolution(out, x, w, bias, residual, up, null, plan);
+    }
+
+    /** On tensor cores the upsampling is folded into the convolution's addressing; scratch stays untouched. */
+    @Override
+    public void upsampleConv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor scratch) {
+        convolution(out, x, w, bias, null, true, scratch, null);
+    }
+
+    /**
+     * conv2d, of the upsampled x with {@code up}: on tensor cores with {@code plan} or, if null, where
+     * {@link ConvPlan#choose} gives one; else the float32 kernel (its output converted to channel-last where the
+     * output's channels call for it), upsampling into scratch first.
+     */
+    private void convolution(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, boolean up, Tensor scratch,
+                             ConvPlan plan) {
+        int f = up ? 2 : 1, batch = x.dim(0), ci = x.dim(1), height = f * x.dim(2), width = f * x.dim(3), co = w.dim(0), k = w.dim(2);
+        if (w.dim(1) != ci || w.dim(3) != k || k != 1 && k != 3 || out.dim(0) != batch || out.dim(1) != co
+                || out.dim(2) != height || out.dim(3) != width) {
+            throw new IllegalArgumentException("conv2d shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape()
+                    + (up ? " (x upsampled x2)" : ""));
+        }
+        if (plan == null && precision == Precision.BF16) plan = ConvPlan.choose(batch, height, width, ci, co, k, up, device.multiprocessors());
+        if (plan == null) {
+            if (up) {
+                upsampleNearest2x(scratch, x);
+                x = scratch;
+            }
+            convolutionF32(out, x, w, bias, residual);
+            return;
+        }
+        long xp = channelsLastInput(x, imageIn);
+        CudaTensor wt = cuda(w);
+        long wp = wt.ptr;
+        int ldw = wt.ld;
+        if (wt.dtype != DType.BF16) {   // a float32 weight (not uploaded as a constant): converted per call
+            ldw = bf16Stride(plan.k());
+            wp = bf16Weights.at(2L * co * ldw);
+            elementwise("convert_conv_weight_bf16", (long) co * ldw, wp, wt.ptr, co, ci, k * k, ldw);
+        }
+        long res = plan.channelsLastOut() ? channelsLastInput(residual, imageAux) : plain(residual);
+        device.launch(kernel(plan.kernel()), plan.grid(), plan.block(), plan.sharedBytes(), output(out), xp, wp, plain(bias),
+                res, batch, height, width, ci, co, k, up ? 1 : 0, ldw);
+        wrote(out, plan.channelsLastOut() ? Layout.CHANNELS_LAST : Layout.PLAIN);
+    }
+
+    /** The float32 convolution (conv.cu) on NCHW float32, its output converted where it is to be channel-last. */
+    private void convolutionF32(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        int batch = x.dim(0), ci = x.dim(1), height = x.dim(2), width = x.dim(3), co = w.dim(0), k = w.dim(2);
+        int[] grid = {ceilDiv((long) height * width, 64), ceilDiv(co, 64), batch}, block = {256, 1, 1};
+        if (!channelsLast(co)) {
+            device.launch(kernel("conv2d_f32"), grid, block, 0, output(out), plain(x), weightF32(w), plain(bias), plain(residual),
+                    ci, co, height, width, k);
+            wrote(out, Layout.PLAIN);
+            return;
+        }
+        long tmp = imageTmp.at(4 * out.numel()), res = channelsLastInput(residual, imageAux), chunks = out.numel() / 8;
+        device.launch(kernel("conv2d_f32"), grid, block, 0, tmp, plain(x), weightF32(w), plain(bias), 0L, ci, co, height, width, k);
+        elementwise("to_channels_last_bf16", chunks, output(out), tmp, res, (long) height * width, co, chunks);
+        wrote(out, Layout.CHANNELS_LAST);
+    }
+
+    /**
+     * Channel-last: three passes over x (group_norm_nhwc_*): per-block channel statistics, per-group statistics and
+     * coefficients, the normalisation; the first's blocks split the pixels so that about two waves cover the chip.
+     */
+    @Override
     public void groupNorm(Tensor out, Tensor x, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
         int batch = x.dim(0), ch = x.dim(1), spatial = Math.toIntExact(x.shape().numelFrom(2));
-        device.launch(kernel("group_norm_f32"), new int[] {groups, batch, 1}, new int[] {256, 1, 1}, 0,
-                p(out), p(x), p(gamma), p(beta), ch, spatial, groups, eps, silu ? 1 : 0);
+        if (!channelsLast(ch)) {
+            device.launch(kernel("group_norm_f32"), new int[] {groups, batch, 1}, new int[] {256, 1, 1}, 0,
+                    output(out), plain(x), plain(gamma), plain(beta), ch, spatial, groups, eps, silu ? 1 : 0);
+            wrote(out, Layout.PLAIN);
+            return;
+        }
+        long xp = channelsLastInput(x, imageIn), chunks = x.numel() / 8;
+        int rows = 256 / (ch / 8), perBlock = Math.max(4 * rows, ceilDiv(spatial, ceilDiv(2L * device.multiprocessors(), batch)));
+        int blocks = ceilDiv(spatial, perBlock);
+        long part = groupNormStats.at(4L * batch * ch * (3L * blocks + 2)), coef = part + 12L * batch * blocks * ch;
+        device.launch(kernel("group_norm_nhwc_partials"), new int[] {blocks, batch, 1}, new int[] {256, 1, 1}, 0,
+                part, xp, spatial, ch, perBlock);
+        device.launch(kernel("group_norm_nhwc_finalize"), new int[] {batch, 1, 1}, new int[] {256, 1, 1}, 0,
+                coef, part, plain(gamma), plain(beta), blocks, ch, groups, eps);
+        elementwise("group_norm_nhwc_apply", chunks, output(out), xp, coef, (long) spatial, ch, chunks, silu ? 1 : 0);
+        wrote(out, Layout.CHANNELS_LAST);
     }
 
     @Override
     public void upsampleNearest2x(Tensor out, Tensor x) {
-        elementwise("upsample_nearest2x_f32", out.numel(), p(out), p(x), out.numel(), x.dim(2), x.dim(3));
+        if (channelsLast(x.dim(1))) {
+            long chunks = out.numel() / 8;
+            elementwise("upsample_nearest2x_nhwc", chunks, output(out), channelsLastInput(x, imageIn), chunks, x.dim(2), x.dim(3),
+                    x.dim(1));
+            wrote(out, Layout.CHANNELS_LAST);
+            return;
+        }
+        elementwise("upsample_nearest2x_f32", out.numel(), output(out), plain(x), out.numel(), x.dim(2), x.dim(3));
+        wrote(out, Layout.PLAIN);
     }
 
     @Override
     public void channelsToTokens(Tensor out, Tensor x) {
-        elementwise("channels_to_tokens_f32", out.numel(), p(out), p(x), out.numel(), x.dim(1), x.shape().numelFrom(2));
+        CudaTensor c = input(x);
+        if (c.layout == Layout.CHANNELS_LAST) {   // [B, N, C] is already the token rows: a conversion to float32
+            elementwise("channels_to_tokens_nhwc", out.numel() / 4, output(out), c.ptr, out.numel() / 4);
+        } else {
+            elementwise("channels_to_tokens_f32", out.numel(), output(out), plain(x), out.numel(), x.dim(1), x.shape().numelFrom(2));
+        }
+        wrote(out, Layout.PLAIN);
     }
 
     @Override
     public void tokensToChannels(Tensor out, Tensor tokens, Tensor residual) {
-        elementwise("tokens_to_channels_f32", out.numel(), p(out), p(tokens), p(residual), out.numel(), out.dim(1),
+        if (channelsLast(out.dim(1))) {
+            elementwise("tokens_to_channels_nhwc", out.numel() / 4, output(out), plain(tokens), channelsLastInput(residual, imageAux),
+                    out.numel() / 4);
+            wrote(out, Layout.CHANNELS_LAST);
+            return;
+        }
+        elementwise("tokens_to_channels_f32", out.numel(), output(out), plain(tokens), plain(residual), out.numel(), out.dim(1),
                 out.shape().numelFrom(2));
+        wrote(out, Layout.PLAIN);
     }
 
     @Override

@@ -12,8 +12,9 @@ public enum Precision {
     /** float32 storage and arithmetic everywhere (the reference). */
     FP32,
     /**
-     * Linear layers on bf16 tensor cores: weights stored in bf16 (half the memory), activations rounded to bf16 as
-     * GEMM operands, fp32 accumulation and fp32 outputs; every other op stays float32.
+     * Linear layers and convolutions on bf16 tensor cores: weights stored in bf16 (half the memory), activations
+     * rounded to bf16 as GEMM operands, fp32 accumulation; linear outputs fp32. The VAE decoder's image activations
+     * (convolution, GroupNorm, upsampling outputs) are stored in bf16 too; every other op stays float32.
      */
     BF16;
 
