@@ -76,6 +76,7 @@ extern "C" __global__ void __launch_bounds__(256) group_norm_nhwc_partials(float
     if (r < rows && p0 + r < p1) {
         load8(xc + (int64_t)(p0 + r) * channels, shift);
         n = 1;
+#pragma unroll 4
         for (int p = p0 + r + rows; p < p1; p += rows, n++) {
             float v[8];
             load8(xc + (int64_t)p * channels, v);
@@ -118,16 +119,16 @@ __device__ __forceinline__ int coef_at(int c, int channels, int shift) {
 
 // GroupNorm step 2: per (sample, group) the partials of its channels over all blocks merged (a warp per group, each
 // lane a fixed share, then a fixed shuffle tree), then per channel coef [B, 2·C] = scale rstd·γ[c] and shift β[c] -
-// mean·scale, placed by coef_at. Launch: grid B, block 256.
+// mean·scale, placed by coef_at. Launch: grid (ceil(groups / 8), B), block 256: warp w of block x takes group 8x + w.
 extern "C" __global__ void __launch_bounds__(256) group_norm_nhwc_finalize(float* __restrict__ coef,
                                                                          const float* __restrict__ part,
                                                                          const float* __restrict__ gamma,
                                                                          const float* __restrict__ beta, int blocks,
                                                                          int channels, int groups, float eps) {
-    const int b = blockIdx.x, cpg = channels / groups, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int b = blockIdx.y, cpg = channels / groups, lane = threadIdx.x & 31, g = blockIdx.x * 8 + (threadIdx.x >> 5);
     const float* pb = part + (int64_t)b * blocks * 3 * channels;
     float* scale = coef + (int64_t)b * 2 * channels;
-    for (int g = warp; g < groups; g += 8) {
+    if (g < groups) {
         float n = 0.0f, mean = 0.0f, q = 0.0f;
         for (int i = lane; i < blocks * cpg; i += 32) {
             const float* p = pb + (int64_t)(i / cpg) * 3 * channels + g * cpg + i % cpg;

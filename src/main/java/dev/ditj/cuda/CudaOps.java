@@ -125,8 +125,9 @@ public final class CudaOps implements Ops {
          * bf16, channel-last: a tensor of shape [B, C, spatial...] stored as [B, spatial, C] (Precision.BF16, for C
          * as {@link ConvPlan#channelsLast} says). Written by conv2d, groupNorm, upsampling and tokensToChannels; read
          * by those, add and channelsToTokens; other ops refuse it. A view keeps it if it keeps batch, channels and
-         * pixels per image. Other tensors over the same memory made before the write (the buffer a view was taken
-         * of, older views) no longer describe it: they are stale, and read and the image ops refuse them.
+         * pixels per image, and a write through a view shows in the tensors it views that hold the same images. Any
+         * other tensor over the same memory (the buffer the view was taken of, views made before the write) is stale
+         * afterwards: read and the image ops refuse it.
          */
         CHANNELS_LAST
     }
@@ -771,7 +772,8 @@ public final class CudaOps implements Ops {
 
     /**
      * Channel-last: three passes over x (group_norm_nhwc_*): per-block channel statistics, per-group statistics and
-     * coefficients, the normalisation; the first's blocks split the pixels so that about two waves cover the chip.
+     * coefficients, the normalisation. The first pass splits each image's pixels into about 4 blocks per SM in all
+     * (occupancy to keep loads in flight), each thread taking at least 4 pixels.
      */
     @Override
     public void groupNorm(Tensor out, Tensor x, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
@@ -783,12 +785,12 @@ public final class CudaOps implements Ops {
             return;
         }
         long xp = channelsLastInput(x, imageIn), chunks = x.numel() / 8;
-        int rows = 256 / (ch / 8), perBlock = Math.max(4 * rows, ceilDiv(spatial, ceilDiv(2L * device.multiprocessors(), batch)));
+        int rows = 256 / (ch / 8), perBlock = Math.max(4 * rows, ceilDiv(spatial, ceilDiv(4L * device.multiprocessors(), batch)));
         int blocks = ceilDiv(spatial, perBlock);
         long part = groupNormStats.at(4L * batch * ch * (3L * blocks + 2)), coef = part + 12L * batch * blocks * ch;
         device.launch(kernel("group_norm_nhwc_partials"), new int[] {blocks, batch, 1}, new int[] {256, 1, 1}, 0,
                 part, xp, spatial, ch, perBlock);
-        device.launch(kernel("group_norm_nhwc_finalize"), new int[] {batch, 1, 1}, new int[] {256, 1, 1}, 0,
+        device.launch(kernel("group_norm_nhwc_finalize"), new int[] {ceilDiv(groups, 8), batch, 1}, new int[] {256, 1, 1}, 0,
                 coef, part, plain(gamma), plain(beta), blocks, ch, groups, eps);
         elementwise("group_norm_nhwc_apply", chunks, output(out), xp, coef, (long) spatial, ch, chunks, silu ? 1 : 0);
         wrote(out, Layout.CHANNELS_LAST);
