@@ -44,7 +44,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * {@link OpCases#BF16_OUTPUT} = 4e-3 (measured 1.5-1.9e-3), and the channel-last output is exactly the rounded
  * float32 output of the same tile (checked bit for bit). Fed float32 values, x and w are rounded to bf16 too; as for
  * the bf16 GEMM (CudaBf16EmuTest) the products' rounding error is about u·√(2/3) in L2, plus the output's rounding:
- * {@link #BF16_OPERANDS} = 1e-2.
+ * {@link #BF16_OPERANDS} = 1e-2 (measured 1.7-3.0e-3 for the convolutions, 2.1-2.3e-3 for GroupNorm).
  *
  * <p>Efficiency (the emulator's counters): at the SD VAE's channel counts, no shared-memory bank conflicts in the
  * convolution (cp.async stores, ldmatrix, the staged epilogue) or GroupNorm, and at least 90 % sector efficiency on
@@ -75,6 +75,24 @@ class CudaConvEmuTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("imageCases")
     void opTableImageRowsInBf16(OpCases.Case c) {
+        OpHarness.check(c, bf16, cpu);
+    }
+
+    /**
+     * The same rows with float32 values: the bf16 backend rounds the operands it stores as bf16 (x, w; GroupNorm's
+     * and the layout ops' inputs) and its outputs, {@link #BF16_OPERANDS}; rows on the float32 paths stay exact.
+     * Except the GroupNorm rows whose mean is 75 times the spread: storing that input in bf16 (spacing 2 at 300)
+     * moves each value by up to a quarter of the spread (relative L2 0.13 after normalising), a property of the
+     * format, not of the kernels (with bf16 values, above, those rows are within one rounding).
+     */
+    static List<OpCases.Case> imageCasesFloat32() {
+        return OpCases.image(OpCases.Size.SMALL, false, 1).stream().filter(c -> !c.name().contains("+300.0"))
+                .map(c -> new OpCases.Case(c.name(), BF16_OPERANDS, c.run())).toList();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("imageCasesFloat32")
+    void opTableImageRowsAgainstFloat32(OpCases.Case c) {
         OpHarness.check(c, bf16, cpu);
     }
 
