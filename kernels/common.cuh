@@ -17,6 +17,13 @@ __device__ __forceinline__ bool ditj_aligned16(const P*... p) {
 __device__ __forceinline__ float4 ditj_ld4(const float* p) {
     return *reinterpret_cast<const float4*>(p);
 }
+// Four bf16 values (8 bytes) as floats.
+__device__ __forceinline__ float4 ditj_ld4(const __nv_bfloat16* p) {
+    uint2 u = *reinterpret_cast<const uint2*>(p);
+    float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.x));
+    float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u.y));
+    return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
 __device__ __forceinline__ void ditj_st4(float* p, float4 v) {
     *reinterpret_cast<float4*>(p) = v;
 }
@@ -46,44 +53,71 @@ __device__ __forceinline__ float ditj_activate(float v, int act) {
     return v / (1.0f + expf(-z));
 }
 
-// The epilogue of every linear kernel (fp32 SIMT and bf16 tensor-core, any tile, and the split-K reduction):
-//   v = act(acc + bias[col]);  then, with a residual, v = residual[row, col] + gate[row / tokens, col] · v
-// (the adaLN-Zero gated residual x + gate ⊙ y; without a gate, a plain residual add). Null pointers switch parts
-// off; residual may alias the output (each element is read and written by the same thread). gate points at the
-// gate chunk of the modulation tensor, whose rows are gate_stride apart.
+// The epilogue of every linear kernel (fp32 SIMT and bf16 tensor-core, any tile, and the split-K reduction) and of
+// the bf16 convolution:
+//   v = act(acc + bias[col]);  then, with a residual, v = residual[idx] + gate[row / tokens, col] · v
+// (the adaLN-Zero gated residual x + gate ⊙ y; without a gate, a plain residual add). idx is the element's offset in
+// the output, which the residual shares (row · ld + col for a row-major C with rows ld apart). Null pointers switch
+// parts off; residual may alias the output (each element is read and written by the same thread). gate points at
+// the gate chunk of the modulation tensor, whose rows are gate_stride apart. The residual is fp32 (residual) or
+// bf16 (residual_bf16: the channel-last activations of the convolution); at most one of the two is set.
 struct DitjEpilogue {
     const float* bias;
     const float* residual;
     const float* gate;
     int act, gate_stride, tokens;
+    const __nv_bfloat16* residual_bf16;   // last, so initialisers without it leave it null
 
-    __device__ __forceinline__ float operator()(float acc, int64_t row, int col, int n) const {
+    __device__ __forceinline__ float at(float acc, int64_t row, int col, int64_t idx) const {
         float v = ditj_activate(acc + (bias != nullptr ? bias[col] : 0.0f), act);
-        if (residual != nullptr) {
+        if (residual != nullptr || residual_bf16 != nullptr) {
             float g = gate != nullptr ? gate[(row / tokens) * gate_stride + col] : 1.0f;
-            v = residual[row * n + col] + g * v;
+            float r = residual != nullptr ? residual[idx] : __bfloat162float(residual_bf16[idx]);
+            v = r + g * v;
         }
         return v;
     }
 
-    // Four consecutive outputs (col a multiple of 4, col + 3 < n) with 16-byte loads; only where vec4_ok(n).
-    __device__ __forceinline__ float4 four(float4 acc, int64_t row, int col, int n) const {
+    // The output at (row, col) of a row-major C with rows ld apart.
+    __device__ __forceinline__ float operator()(float acc, int64_t row, int col, int ld) const {
+        return at(acc, row, col, row * ld + col);
+    }
+
+    // Four consecutive outputs of a row-major C with rows ld apart (col and ld multiples of 4) with 16-byte loads
+    // (8-byte for a bf16 residual); only where vec4_ok(n).
+    __device__ __forceinline__ float4 four(float4 acc, int64_t row, int col, int ld) const {
         float4 b = bias != nullptr ? *reinterpret_cast<const float4*>(bias + col) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         float4 v = make_float4(ditj_activate(acc.x + b.x, act), ditj_activate(acc.y + b.y, act),
                                ditj_activate(acc.z + b.z, act), ditj_activate(acc.w + b.w, act));
-        if (residual != nullptr) {
+        if (residual != nullptr || residual_bf16 != nullptr) {
             float4 g = gate != nullptr ? *reinterpret_cast<const float4*>(gate + (row / tokens) * gate_stride + col)
                                        : make_float4(1.0f, 1.0f, 1.0f, 1.0f);
-            float4 r = *reinterpret_cast<const float4*>(residual + row * n + col);
+            const int64_t idx = row * ld + col;
+            float4 r = residual != nullptr ? ditj_ld4(residual + idx) : ditj_ld4(residual_bf16 + idx);
             v = make_float4(r.x + g.x * v.x, r.y + g.y * v.y, r.z + g.z * v.z, r.w + g.w * v.w);
         }
         return v;
     }
 
-    // Whether four() may be used: rows of n and of the gate a multiple of 4 floats, every operand 16-byte aligned.
+    // Four outputs of one column, rows row..row+3, stored at idx..idx+3 (a channel-major output: the convolution's
+    // NCHW image); an fp32 residual 16-byte aligned there, no gate.
+    __device__ __forceinline__ float4 four_rows(float4 acc, int col, int64_t idx) const {
+        float b = bias != nullptr ? bias[col] : 0.0f;
+        float4 v = make_float4(ditj_activate(acc.x + b, act), ditj_activate(acc.y + b, act), ditj_activate(acc.z + b, act),
+                               ditj_activate(acc.w + b, act));
+        if (residual != nullptr) {
+            float4 r = *reinterpret_cast<const float4*>(residual + idx);
+            v = make_float4(r.x + v.x, r.y + v.y, r.z + v.z, r.w + v.w);
+        }
+        return v;
+    }
+
+    // Whether four() may be used: rows of n and of the gate a multiple of 4 values, every operand aligned for
+    // its vector loads.
     __device__ __forceinline__ bool vec4_ok(int n) const {
-        auto aligned = [](const void* p) { return ((uintptr_t)p & 15) == 0; };
-        return (n & 3) == 0 && (gate_stride & 3) == 0 && aligned(bias) && aligned(residual) && aligned(gate);
+        auto aligned = [](const void* p, uintptr_t a) { return ((uintptr_t)p & (a - 1)) == 0; };
+        return (n & 3) == 0 && (gate_stride & 3) == 0 && aligned(bias, 16) && aligned(residual, 16) &&
+               aligned(gate, 16) && aligned(residual_bf16, 8);
     }
 };
 
@@ -102,10 +136,10 @@ __device__ __forceinline__ void ditj_store4(__nv_bfloat16* p, float4 v) {
 }
 
 // The end of a linear kernel: the block's BM x BN fp32 results, staged in shared memory (cs, rows CS floats apart,
-// CS a multiple of 4), go through the epilogue to C at (row0, col0), C's rows ldc elements apart (ldc >= n: a bf16
-// GEMM operand's padded rows). Each thread takes 4 consecutive columns of a row at a time: 16-byte loads and stores
-// along rows, and the epilogue's code once, in a loop, rather than once per accumulator register. Rows from m and
-// columns from n on are skipped.
+// CS a multiple of 4), go through the epilogue to C at (row0, col0), C's rows (and the residual's) ldc elements
+// apart (ldc >= n: a bf16 GEMM operand's padded rows). Each thread takes 4 consecutive columns of a row at a time:
+// 16-byte loads and stores along rows, and the epilogue's code once, in a loop, rather than once per accumulator
+// register. Rows from m and columns from n on are skipped.
 template <int BM, int BN, int THREADS, class Out>
 __device__ __forceinline__ void ditj_store_tile(Out* c, const float* cs, int CS, int row0, int col0, int m, int n,
                                                 int ldc, const DitjEpilogue& ep) {
@@ -119,11 +153,11 @@ __device__ __forceinline__ void ditj_store_tile(Out* c, const float* cs, int CS,
         float4 v = *reinterpret_cast<const float4*>(cs + r * CS + cc);
         Out* p = c + row * ldc + col;
         if (vec && col + 3 < n) {
-            ditj_store4(p, ep.four(v, row, col, n));
+            ditj_store4(p, ep.four(v, row, col, ldc));
         } else {   // one at a time (the rotation keeps the four in registers without unrolling the loop)
 #pragma unroll 1
             for (int q = 0; q < 4 && col + q < n; q++) {
-                ditj_store(p + q, ep(v.x, row, col + q, n));
+                ditj_store(p + q, ep(v.x, row, col + q, ldc));
                 v = make_float4(v.y, v.z, v.w, v.x);
             }
         }

@@ -1,5 +1,5 @@
-// PTX wrappers for the tensor-core kernels (gemm_bf16.cu, attention_bf16.cu): shared-memory addresses, cp.async,
-// ldmatrix and mma.sync on bf16. Header only; no kernels here.
+// PTX wrappers for the tensor-core kernels (attention_bf16.cu; gemm_bf16.cu and conv_bf16.cu through mma_bf16.cuh):
+// shared-memory addresses, cp.async, ldmatrix, mma.sync on bf16, vector stores. Header only; no kernels here.
 #pragma once
 #include <cuda_bf16.h>
 
@@ -25,6 +25,12 @@ __device__ __forceinline__ void cp_async_wait() {
 // One 8-byte shared store (nvcc may split a float2 store in two, which conflicts where the pair does not).
 __device__ __forceinline__ void st_shared_v2(unsigned addr, float a, float b) {
     asm volatile("st.shared.v2.f32 [%0], {%1, %2};" ::"r"(addr), "f"(a), "f"(b) : "memory");
+}
+
+// One 16-byte global store (nvcc splits a float4 store in four where it cannot prove the address 16-byte aligned).
+// The generic address of global memory is its global address, as CUTLASS's stores assume too.
+__device__ __forceinline__ void st_global_v4(float* p, float4 v) {
+    asm volatile("st.global.v4.f32 [%0], {%1, %2, %3, %4};" ::"l"(p), "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w) : "memory");
 }
 
 // ldmatrix: lanes 8i..8i+7 give the 16-byte row addresses of 8x8 matrix i; register i of lane l holds row l/4,

@@ -31,14 +31,16 @@ import java.util.Map;
  * bf16 once, at upload ({@link #constant}); a {@link ActivationKind#LINEAR_INPUT} activation is a bf16 tensor that
  * its producer writes rounded (modulatedLayerNorm, a linear's epilogue, silu, patchify, timestepFrequencies; other
  * producers through a float32 stand-in and a rounding pass), so the GEMM reads it as is; any other float32 operand
- * is converted by a pass (convert_bf16_rows) right before the GEMM. Accumulation stays fp32, and every tensor other
- * than those GEMM operands (the residual stream, modulations) stays fp32. Attention runs on tensor cores
- * (kernels/attention_bf16.cu, chosen by {@link AttentionPlan}) from a bf16 qkv, which {@link #selfAttention}'s
- * projection writes directly (a bf16-output GEMM) and {@link #attention} converts from fp32.
+ * is converted by a pass (convert_bf16_rows) right before the GEMM. Accumulation stays fp32, and the DiT's other
+ * tensors (the residual stream, modulations) stay fp32. Attention runs on tensor cores (kernels/attention_bf16.cu,
+ * chosen by {@link AttentionPlan}) from a bf16 qkv, which {@link #selfAttention}'s projection writes directly (a
+ * bf16-output GEMM) and {@link #attention} converts from fp32. The VAE's convolutions run on tensor cores too
+ * (kernels/conv_bf16.cu, chosen by {@link ConvPlan}), and its image ops on channel-last bf16 activations
+ * (kernels/image_bf16.cu): see the convolution section. How each tensor is stored: {@link Layout}.
  */
 public final class CudaOps implements Ops {
-    private static final String[] MODULES = {"elementwise", "gemm", "gemm_bf16", "conv", "attention", "attention_bf16", "norm",
-            "embed", "layout", "sampler"};
+    private static final String[] MODULES = {"elementwise", "gemm", "gemm_bf16", "conv", "conv_bf16", "image_bf16", "attention",
+            "attention_bf16", "norm", "embed", "layout", "sampler"};
     private static final int BLOCK = 256;
     private static final int MAX_GRID = 4096;
 
@@ -58,6 +60,9 @@ public final class CudaOps implements Ops {
             float32StandIn = new Workspace();
     /** The bf16 qkv of the tensor-core attention. */
     private final Workspace bf16Qkv = new Workspace();
+    /** Per-call temporaries of the image ops: converted operands, the fp32 convolution's output, GroupNorm statistics. */
+    private final Workspace imageIn = new Workspace(), imageAux = new Workspace(), imageTmp = new Workspace(),
+            groupNormStats = new Workspace();
     /** The largest host-to-device copy at a time: bigger uploads go in pieces (the staging buffer is kept). */
     private static final int STAGING_MAX = 1 << 24;
 
@@ -124,33 +129,106 @@ public final class CudaOps implements Ops {
     // ------------------------------------------------------------------------------------------------ memory
 
     /**
-     * A device buffer: a pointer into a pooled allocation, or a view of one. A BF16 tensor is a GEMM operand, a
-     * linear weight [N, K] or a {@link ActivationKind#LINEAR_INPUT} activation [.., K]: rows of K values stored
-     * {@code ld} elements apart ({@link #bf16Stride}).
+     * How a tensor's values are stored: the backend's own business, since ops and {@link #read} see float32 (int32
+     * for labels) in the order of the shape whatever it is. Three layouts: float32 plain, bf16 rows (GEMM operands)
+     * and bf16 channel-last (the VAE's image activations); the bf16 ones only in Precision.BF16.
      */
+    enum Layout {
+        /** float32 (int32 for class labels) in the order of the shape: what every op reads and writes. */
+        PLAIN,
+        /**
+         * bf16 rows of K values stored {@link CudaTensor#ld} elements apart ({@link CudaOps#bf16Stride}, the padding
+         * zero): a GEMM operand as linear and the tensor-core convolution read it. A linear weight [N, K] or a
+         * {@link ActivationKind#LINEAR_INPUT} activation [M, K] (rows of the last dim), or a conv weight
+         * [Co, Ci, k, k] as Co rows [k, k, Ci] (the order of its GEMM's K). Fixed when the tensor is made
+         * ({@link CudaOps#constant}, {@link CudaOps#alloc(Shape, ActivationKind)}); no views; the GEMMs read it,
+         * its producers write it, other ops refuse it.
+         */
+        BF16_ROWS,
+        /**
+         * bf16 channel-last: an image [B, C, spatial...] stored as [B, spatial, C] (for C as {@link
+         * ConvPlan#channelsLast} says). Not fixed: a float32 buffer holds it after an image op wrote it so (conv2d,
+         * groupNorm, upsampling, tokensToChannels, add; {@link CudaOps#wrote}), and float32 again after a float32
+         * write by an image op or {@link CudaOps#write}. Read by those ops and channelsToTokens; other ops refuse it.
+         * A view keeps it if it keeps batch, channels and pixels per image, and a write through a view shows in the
+         * tensors it views that hold the same images. Any other tensor over the same memory (the buffer the view was
+         * taken of, views made before the write) is stale afterwards: read and the image ops refuse it.
+         */
+        BF16_CHANNELS_LAST
+    }
+
+    /** A device buffer: a pointer into a pooled allocation, or a view of one, holding values as {@link #layout} says. */
     final class CudaTensor implements Tensor {
         final long ptr;
         final Shape shape;
-        final DType dtype;
         final long bytes;
         final boolean owner;
-        /** Row stride in elements of a BF16 tensor (0 for other tensors). */
+        /** An int32 tensor (class labels; always PLAIN). */
+        final boolean ints;
+        /** Row stride in elements of a BF16_ROWS tensor (0 for others). */
         final int ld;
+        /** The tensor this one is a view of (null for an allocation). */
+        final CudaTensor base;
+        /** How the values are stored now: BF16_ROWS for good, else PLAIN or BF16_CHANNELS_LAST as last written. */
+        Layout layout;
+        /** The allocation's {@link #layoutWrites} when {@link #layout} was last set: older means stale. */
+        long seen;
+        /** On an allocation: the layout-setting writes that made other tensors over it stale (see {@link #wrote}). */
+        long layoutWrites;
         /** Host copy of an int32 tensor (labels), so ops can validate them without reading the device. */
         int[] hostInts;
         boolean closed;
 
-        CudaTensor(long ptr, Shape shape, DType dtype, long bytes, boolean owner) {
-            this(ptr, shape, dtype, bytes, owner, 0);
+        /** A float32 (int32 if ints) tensor, PLAIN, 4 bytes per element: an allocation, or a view of base. */
+        CudaTensor(long ptr, Shape shape, boolean owner, boolean ints, CudaTensor base) {
+            this(ptr, shape, 4 * shape.numel(), owner, ints, Layout.PLAIN, 0, base);
         }
 
-        CudaTensor(long ptr, Shape shape, DType dtype, long bytes, boolean owner, int ld) {
+        /** A BF16_ROWS tensor, rows ld elements apart. */
+        CudaTensor(long ptr, Shape shape, int ld, boolean owner) {
+            this(ptr, shape, 2L * rows(shape) * ld, owner, false, Layout.BF16_ROWS, ld, null);
+        }
+
+        private CudaTensor(long ptr, Shape shape, long bytes, boolean owner, boolean ints, Layout layout, int ld,
+                           CudaTensor base) {
             this.ptr = ptr;
             this.shape = shape;
-            this.dtype = dtype;
             this.bytes = bytes;
             this.owner = owner;
+            this.ints = ints;
+            this.layout = layout;
             this.ld = ld;
+            this.base = base;
+            this.seen = base == null ? 0 : root().layoutWrites;
+        }
+
+        CudaTensor root() {
+            return base == null ? this : base.root();
+        }
+
+        /** Whether {@link #layout} still describes the memory (no other tensor over it has set a layout since). */
+        boolean current() {
+            return seen == root().layoutWrites;
+        }
+
+        boolean channelsLast() {
+            return layout == Layout.BF16_CHANNELS_LAST && current();
+        }
+
+        /** Values per row of a BF16_ROWS tensor (k·k·Ci for a conv weight). */
+        int rowLength() {
+            return Math.toIntExact(shape.numel() / rows(shape));
+        }
+
+        /**
+         * For each column c of a BF16_ROWS row, where its value sits among the row's values in shape order: c, or for
+         * a conv weight (columns [k, k, Ci], values [Ci, k, k]) tap c / Ci of channel c mod Ci.
+         */
+        int[] sourceColumns() {
+            int k = rowLength(), ci = shape.rank() == 4 ? shape.dim(1) : k, taps = k / ci;
+            int[] source = new int[k];
+            for (int c = 0; c < k; c++) source[c] = (c % ci) * taps + c / ci;
+            return source;
         }
 
         @Override
@@ -160,7 +238,7 @@ public final class CudaOps implements Ops {
 
         @Override
         public DType dtype() {
-            return dtype;
+            return ints ? DType.I32 : layout == Layout.PLAIN ? DType.F32 : DType.BF16;
         }
 
         @Override
@@ -171,8 +249,14 @@ public final class CudaOps implements Ops {
 
         @Override
         public String toString() {
-            return name + ":" + dtype + shape;
+            return name + ":" + dtype() + shape;
         }
+    }
+
+    /** The rows of a BF16_ROWS tensor of this shape: Co of a conv weight [Co, Ci, k, k], else all but the last dim. */
+    private static int rows(Shape shape) {
+        long rows = shape.rank() == 4 ? shape.dim(0) : shape.numel() / shape.dim(-1);
+        return Math.toIntExact(rows);
     }
 
     /**
@@ -250,16 +334,23 @@ public final class CudaOps implements Ops {
         throw new IllegalArgumentException("tensor " + t + " does not belong to this CUDA backend (or is closed)");
     }
 
-    /** The device pointer of a float32 or int32 operand (0 for null). */
+    /** The device pointer of a float32 or int32 operand (0 for null): a PLAIN tensor. */
     private long p(Tensor t) {
         if (t == null) return 0L;
         CudaTensor c = cuda(t);
-        if (c.dtype == DType.BF16) throw new IllegalArgumentException(c + " is a bf16 GEMM operand: only linear reads it");
+        if (c.layout == Layout.BF16_ROWS) {
+            throw new IllegalArgumentException(c + " is a bf16 GEMM operand (a weight or a linear input): only linear and "
+                    + "conv2d read it");
+        }
+        if (c.channelsLast()) {
+            throw new IllegalArgumentException(c + " holds channel-last bf16 activations (BF16 image ops): this op reads float32");
+        }
         return c.ptr;
     }
 
-    private boolean isBf16(Tensor t) {
-        return cuda(t).dtype == DType.BF16;
+    /** Whether t is BF16_ROWS: as an output, a GEMM operand its producer writes in bf16. */
+    private boolean isBf16Rows(Tensor t) {
+        return cuda(t).layout == Layout.BF16_ROWS;
     }
 
     /** Whether every pointer is 16-byte aligned (the vector paths of the memory-bound kernels). */
@@ -268,29 +359,31 @@ public final class CudaOps implements Ops {
         return true;
     }
 
-    private CudaTensor allocate(Shape shape, DType dtype) {
-        long bytes = shape.numel() * dtype.bytes;
-        return new CudaTensor(pool.take(bytes), shape, dtype, bytes, true);
+    private CudaTensor allocate(Shape shape, boolean ints) {
+        return new CudaTensor(pool.take(4 * shape.numel()), shape, true, ints, null);
+    }
+
+    /** A new BF16_ROWS tensor: rows of k values, {@link #bf16Stride}(k) apart. */
+    private CudaTensor allocateRows(Shape shape, int k) {
+        int ld = bf16Stride(k);
+        return new CudaTensor(pool.take(2L * rows(shape) * ld), shape, ld, true);
     }
 
     @Override
     public Tensor alloc(Shape shape) {
-        return allocate(shape, DType.F32);
+        return allocate(shape, false);
     }
 
     @Override
     public Tensor allocInts(Shape shape) {
-        return allocate(shape, DType.I32);
+        return allocate(shape, true);
     }
 
-    /** In BF16 mode a linear input is a bf16 tensor with rows of {@link #bf16Stride} elements. */
+    /** In BF16 mode a linear input [M, K] is BF16_ROWS; other kinds and shapes are PLAIN. */
     @Override
     public Tensor alloc(Shape shape, ActivationKind kind) {
-        int cols = shape.numel() == 0 ? 0 : shape.dim(-1);
-        if (precision != Precision.BF16 || kind != ActivationKind.LINEAR_INPUT || cols == 0) return alloc(shape);
-        int ld = bf16Stride(cols);
-        long bytes = 2L * (shape.numel() / cols) * ld;
-        return new CudaTensor(pool.take(bytes), shape, DType.BF16, bytes, true, ld);
+        boolean rows = kind == ActivationKind.LINEAR_INPUT && shape.rank() == 2 && shape.numel() > 0;
+        return precision == Precision.BF16 && rows ? allocateRows(shape, shape.dim(1)) : alloc(shape);
     }
 
     @Override
@@ -300,24 +393,28 @@ public final class CudaOps implements Ops {
         return t;
     }
 
-    /** In BF16 mode a linear weight [N, K] is stored as bf16 (rounded to nearest even), rows of {@link #bf16Stride}. */
+    /**
+     * In BF16 mode a linear weight [N, K] is stored BF16_ROWS (rounded to nearest even); so is a conv weight
+     * [Co, Ci, k, k] that the tensor-core convolution takes ({@link ConvPlan#channelsLast}(Ci)), as rows [k, k, Ci].
+     */
     @Override
     public Tensor constant(HostTensor host, ConstantKind kind) {
-        if (precision != Precision.BF16 || kind != ConstantKind.LINEAR_WEIGHT) return upload(host);
-        int n = host.shape().dim(0), k = Math.toIntExact(host.shape().numel() / n), ld = bf16Stride(k);
-        long bytes = 2L * n * ld;
-        CudaTensor t = new CudaTensor(pool.take(bytes), host.shape(), DType.BF16, bytes, true, ld);
+        boolean linear = kind == ConstantKind.LINEAR_WEIGHT && host.shape().rank() == 2;
+        boolean conv = kind == ConstantKind.CONV_WEIGHT && ConvPlan.channelsLast(host.shape().dim(1));
+        if (precision != Precision.BF16 || !linear && !conv) return upload(host);
+        CudaTensor t = allocateRows(host.shape(), Math.toIntExact(host.shape().numel() / host.shape().dim(0)));
         writeBf16Rows(t, host.data());
         return t;
     }
 
-    /** Writes float32 rows [.., K] into a bf16 tensor, rounded to nearest even, the row padding zero. */
+    /** Writes float32 values in shape order into a BF16_ROWS tensor, rounded to nearest even, the row padding zero. */
     private void writeBf16Rows(CudaTensor t, float[] v) {
-        int k = t.shape.dim(-1), ld = t.ld;
+        int k = t.rowLength(), ld = t.ld;
+        int[] source = t.sourceColumns();
         toDevice(t.ptr, v.length / k, 2 * ld, (b, first, count) -> {
             for (int r = 0; r < count; r++) {
                 long row = (first + r) * k;
-                for (int c = 0; c < ld; c++) b.putShort(2 * (r * ld + c), c < k ? FloatFormats.floatToBf16(v[(int) row + c]) : 0);
+                for (int c = 0; c < ld; c++) b.putShort(2 * (r * ld + c), c < k ? FloatFormats.floatToBf16(v[(int) row + source[c]]) : 0);
             }
         });
     }
@@ -352,10 +449,38 @@ public final class CudaOps implements Ops {
     @Override
     public Tensor view(Tensor base, Shape shape) {
         CudaTensor b = cuda(base);
-        if (b.dtype == DType.BF16) throw new IllegalArgumentException(b + " is a bf16 GEMM operand: it has no views");
-        long bytes = shape.numel() * b.dtype.bytes;
-        if (bytes > b.bytes) throw new IllegalArgumentException("view " + shape + " exceeds its base " + b.shape);
-        return new CudaTensor(b.ptr, shape, b.dtype, bytes, false);
+        if (b.layout == Layout.BF16_ROWS) throw new IllegalArgumentException(b + " is a bf16 GEMM operand: it has no views");
+        if (4 * shape.numel() > b.bytes) throw new IllegalArgumentException("view " + shape + " exceeds its base " + b.shape);
+        CudaTensor v = new CudaTensor(b.ptr, shape, false, b.ints, b);
+        if (b.channelsLast()) {
+            if (!sameImage(b.shape, shape)) {
+                throw new IllegalArgumentException("view " + shape + " of " + b + ", which holds channel-last bf16 activations, "
+                        + "must keep its batch, channels and pixels per image");
+            }
+            v.layout = Layout.BF16_CHANNELS_LAST;
+        }
+        return v;
+    }
+
+    /** Whether two shapes [B, C, spatial...] describe the same images (so a channel-last layout carries over). */
+    private static boolean sameImage(Shape a, Shape b) {
+        return a.rank() >= 3 && b.rank() >= 3 && a.dim(0) == b.dim(0) && a.dim(1) == b.dim(1) && a.numelFrom(2) == b.numelFrom(2);
+    }
+
+    /**
+     * Records that an op wrote {@code t} as PLAIN or BF16_CHANNELS_LAST: t and the tensors it is a view of that hold
+     * the same values (same images; any shape of the same size for float32) now read that way. A channel-last
+     * write, and any write to memory that has held channel-last values, makes every other tensor over the
+     * allocation stale.
+     */
+    private static void wrote(Tensor out, Layout layout) {
+        CudaTensor t = (CudaTensor) out, root = t.root();
+        if (layout == Layout.BF16_CHANNELS_LAST || root.layoutWrites > 0) root.layoutWrites++;
+        for (CudaTensor a = t; a != null; a = a.base) {
+            if (a != t && (layout == Layout.PLAIN ? a.shape.numel() != t.shape.numel() : !sameImage(a.shape, t.shape))) break;
+            a.layout = layout;
+            a.seen = root.layoutWrites;
+        }
     }
 
     private ByteBuffer staging(long bytes) {
@@ -366,16 +491,17 @@ public final class CudaOps implements Ops {
         return staging;
     }
 
-    /** Float32 values, or, into a bf16 tensor, the values rounded to bf16. */
+    /** Float32 values (the tensor is PLAIN afterwards), or, into a BF16_ROWS tensor, the values rounded to bf16. */
     @Override
     public void write(Tensor dst, float[] values) {
         CudaTensor t = cuda(dst);
         if (t.shape.numel() != values.length) throw new IllegalArgumentException(values.length + " values for " + t);
-        if (t.dtype == DType.BF16) {
+        if (t.layout == Layout.BF16_ROWS) {
             writeBf16Rows(t, values);
             return;
         }
         toDevice(t.ptr, values.length, 4, (b, first, count) -> b.asFloatBuffer().put(values, (int) first, count));
+        wrote(t, Layout.PLAIN);
     }
 
     @Override
@@ -390,13 +516,26 @@ public final class CudaOps implements Ops {
 
     @Override
     public float[] read(Tensor src) {
-        CudaTensor t = cuda(src);
+        CudaTensor t = input(src);
         float[] out = new float[t.shape.size()];
-        if (t.dtype == DType.BF16) {
-            int k = t.shape.dim(-1), n = out.length / k;
+        if (t.layout == Layout.BF16_ROWS) {
+            int k = t.rowLength(), n = out.length / k;
             ByteBuffer b = staging(t.bytes);
             device.copyToHost(b, t.ptr);
-            for (int r = 0; r < n; r++) for (int c = 0; c < k; c++) out[r * k + c] = FloatFormats.bf16ToFloat(b.getShort(2 * (r * t.ld + c)));
+            int[] source = t.sourceColumns();
+            for (int r = 0; r < n; r++) {
+                for (int c = 0; c < k; c++) out[r * k + source[c]] = FloatFormats.bf16ToFloat(b.getShort(2 * (r * t.ld + c)));
+            }
+            return out;
+        }
+        if (t.layout == Layout.BF16_CHANNELS_LAST) {   // [B, spatial, C] bf16 to [B, C, spatial]
+            int batch = t.shape.dim(0), ch = t.shape.dim(1), hw = out.length / (batch * ch);
+            ByteBuffer b = staging(2L * out.length);
+            device.copyToHost(b, t.ptr);
+            for (int i = 0; i < out.length; i++) {
+                int c = i % ch, p = i / ch % hw, s = i / (ch * hw);
+                out[(s * ch + c) * hw + p] = FloatFormats.bf16ToFloat(b.getShort(2 * i));
+            }
             return out;
         }
         ByteBuffer b = staging(4L * out.length);
@@ -484,7 +623,7 @@ public final class CudaOps implements Ops {
         CudaTensor o = cuda(out);
         int cols = o.shape.dim(-1);
         long rows = o.shape.numel() / cols, bytes = 4 * o.shape.numel(), f = float32StandIn.at(bytes);
-        op.accept(new CudaTensor(f, o.shape, DType.F32, bytes, false));
+        op.accept(new CudaTensor(f, o.shape, false, false, null));
         elementwise("convert_bf16_rows", rows * o.ld, o.ptr, f, (int) rows, cols, o.ld, 0);
     }
 
@@ -532,7 +671,7 @@ public final class CudaOps implements Ops {
         CudaTensor xt = cuda(x), ot = cuda(out), wt = cuda(w);
         long a = xt.ptr;
         int lda = xt.ld;
-        if (xt.dtype == DType.BF16) {      // written in bf16 by its producer: read as it is
+        if (xt.layout == Layout.BF16_ROWS) {      // written in bf16 by its producer: read as it is
             if (x.dim(-1) != k) throw new IllegalArgumentException("linear: bf16 x " + x.shape() + " must have rows of " + k);
         } else {
             lda = bf16Stride(k);
@@ -541,33 +680,34 @@ public final class CudaOps implements Ops {
         }
         long wp = wt.ptr;
         int ldw = wt.ld;
-        if (wt.dtype != DType.BF16) {       // a float32 weight (not uploaded as a constant): converted per call
+        if (wt.layout != Layout.BF16_ROWS) {       // a float32 weight (not uploaded as a constant): converted per call
             ldw = bf16Stride(k);
             wp = bf16Weights.at(2L * n * ldw);
-            elementwise("convert_bf16_rows", (long) n * ldw, wp, wt.ptr, n, k, ldw, 0);
+            elementwise("convert_bf16_rows", (long) n * ldw, wp, p(w), n, k, ldw, 0);
         }
-        boolean bf16Out = ot.dtype == DType.BF16;
+        boolean bf16Out = ot.layout == Layout.BF16_ROWS;
         if (bf16Out && (residual != null || out.dim(-1) != n)) {
             throw new IllegalArgumentException("linear: bf16 out " + out.shape() + " needs rows of " + n + " and no residual");
         }
         int ldc = bf16Out ? ot.ld : n;
+        long c = bf16Out ? ot.ptr : p(out);
         GemmPlan g = plan != null ? plan : GemmPlan.choose(m, n, k, device.multiprocessors());
         if (g.splits() == 1) {
             device.launch(kernel(g.kernel(bf16Out)), g.grid(), g.block(), g.sharedBytes(),
-                    concat(new Object[] {ot.ptr, a, wp, m, n, k, lda, ldw, ldc, g.kSplit()}, epilogue));
+                    concat(new Object[] {c, a, wp, m, n, k, lda, ldw, ldc, g.kSplit()}, epilogue));
         } else {            // raw partial sums per split, then their sum in split order through the epilogue
             long ws = splitK.at(g.workspaceBytes());
             device.launch(kernel(g.kernel(false)), g.grid(), g.block(), g.sharedBytes(),
                     ws, a, wp, m, n, k, lda, ldw, n, g.kSplit(), 0L, 0, 0L, 0L, 0, 1);
             elementwise4("linear_splitk_reduce_" + (bf16Out ? "bf16" : "f32"), (long) m * n,
-                    concat(new Object[] {ot.ptr, ldc, ws, g.splits(), m, n}, epilogue));
+                    concat(new Object[] {c, ldc, ws, g.splits(), m, n}, epilogue));
         }
     }
 
+    /** A weight for the float32 kernels (linear_f32, conv2d_f32). */
     private long weightF32(Tensor w) {
-        CudaTensor t = cuda(w);
-        if (t.dtype == DType.BF16) throw new IllegalArgumentException(t + " is a bf16 weight; the fp32 linear needs fp32");
-        return t.ptr;
+        if (isBf16Rows(w)) throw new IllegalArgumentException(w + " is a bf16 weight; the float32 kernels need float32");
+        return p(w);
     }
 
     private static Object[] concat(Object[] a, Object[] b) {
@@ -576,15 +716,22 @@ public final class CudaOps implements Ops {
         return r;
     }
 
+    /** Image activations stay channel-last: where an operand is, so is the sum. */
     @Override
     public void add(Tensor out, Tensor a, Tensor b) {
+        if (cuda(a).channelsLast() || cuda(b).channelsLast()) {
+            long chunks = out.numel() / 8;
+            elementwise("add_nhwc", chunks, output(out), channelsLastInput(a, imageIn), channelsLastInput(b, imageAux), chunks);
+            wrote(out, Layout.BF16_CHANNELS_LAST);
+            return;
+        }
         elementwise4("add_f32", out.numel(), p(out), p(a), p(b), out.numel());
     }
 
     /** Into a bf16 out: the operand conversion pass with SiLU applied, one pass. */
     @Override
     public void silu(Tensor out, Tensor x) {
-        if (isBf16(out)) {
+        if (isBf16Rows(out)) {
             CudaTensor o = cuda(out);
             int cols = out.dim(-1), rows = Math.toIntExact(out.numel() / cols);
             elementwise("convert_bf16_rows", (long) rows * o.ld, o.ptr, p(x), rows, cols, o.ld, activation(Activation.SILU));
@@ -613,7 +760,7 @@ public final class CudaOps implements Ops {
     @Override
     public void timestepFrequencies(Tensor out, Tensor t, Tensor freqs) {
         int batch = t.dim(0), half = freqs.dim(0);
-        if (isBf16(out)) {
+        if (isBf16Rows(out)) {
             elementwise("timestep_frequencies_bf16", (long) batch * half, cuda(out).ptr, cuda(out).ld, p(t), p(freqs), batch, half);
         } else {
             elementwise("timestep_frequencies_f32", (long) batch * half, p(out), p(t), p(freqs), batch, half);
@@ -637,7 +784,7 @@ public final class CudaOps implements Ops {
     public void modulatedLayerNorm(Tensor out, Tensor x, Tensor mod, int shiftChunk, int scaleChunk, int tokens, float eps) {
         int h = x.dim(-1), batch = samples(x, tokens), stride = mod.dim(-1);
         CudaTensor o = cuda(out);
-        boolean bf16 = o.dtype == DType.BF16;
+        boolean bf16 = o.layout == Layout.BF16_ROWS;
         if (out.numel() != x.numel() || out.dim(-1) != h) {
             throw new IllegalArgumentException("modulatedLayerNorm: out " + out + " for x " + x);
         }
@@ -660,7 +807,7 @@ public final class CudaOps implements Ops {
 
     @Override
     public void attention(Tensor out, Tensor qkv, int batch, int tokens, int heads, float scale) {
-        if (isBf16(out)) {      // the attention kernels write float32: rounded by a pass (the seam for a bf16 output)
+        if (isBf16Rows(out)) {      // the attention kernels write float32: rounded by a pass (the seam for a bf16 output)
             throughFloat32(out, f -> attention(f, qkv, batch, tokens, heads, scale));
             return;
         }
@@ -683,13 +830,12 @@ public final class CudaOps implements Ops {
             Ops.super.selfAttention(out, x, w, bias, qkv, batch, tokens, heads, scale);
             return;
         }
-        if (isBf16(out)) {
+        if (isBf16Rows(out)) {
             throughFloat32(out, f -> selfAttention(f, x, w, bias, qkv, batch, tokens, heads, scale));
             return;
         }
         int rows = batch * tokens, n = 3 * out.dim(-1);
-        long bytes = 2L * rows * n;
-        CudaTensor q = new CudaTensor(bf16Qkv.at(bytes), Shape.of(rows, n), DType.BF16, bytes, false, n);
+        CudaTensor q = new CudaTensor(bf16Qkv.at(2L * rows * n), Shape.of(rows, n), n, false);
         linear(q, x, w, bias, Activation.NONE);
         attention(plan, out, q.ptr, scale);
     }
@@ -719,7 +865,7 @@ public final class CudaOps implements Ops {
     @Override
     public void patchify(Tensor out, Tensor x, int patch) {
         int ch = x.dim(1), side = x.dim(2), f = ch * patch * patch;
-        if (isBf16(out)) layout("patchify_bf16", x.dim(0), side, patch, f, cuda(out).ptr, cuda(out).ld, p(x), ch, side, patch);
+        if (isBf16Rows(out)) layout("patchify_bf16", x.dim(0), side, patch, f, cuda(out).ptr, cuda(out).ld, p(x), ch, side, patch);
         else layout("patchify_f32", x.dim(0), side, patch, f, p(out), p(x), ch, side, patch);
     }
 
@@ -730,38 +876,179 @@ public final class CudaOps implements Ops {
     }
 
     // ------------------------------------------------------------------------------------------------ convolution
+    //
+    // The VAE's image ops. In Precision.BF16 an image tensor whose channel count ConvPlan.channelsLast allows is kept
+    // channel-last bf16 (Layout.BF16_CHANNELS_LAST) from the op that writes it to the ops that read it: no conversions
+    // between the decoder's ops. An op that meets a float32 operand where it wants channel-last converts it into a
+    // per-call temporary (to_channels_last_bf16): the latent's first convolution, tensors uploaded by tests.
 
-    @Override
-    public void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
-        int batch = x.dim(0), ci = x.dim(1), height = x.dim(2), width = x.dim(3), co = w.dim(0), k = w.dim(2);
-        if (w.dim(1) != ci || out.dim(1) != co || out.dim(2) != height || out.dim(3) != width) {
-            throw new IllegalArgumentException("conv2d shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape());
+    /** An operand of an image op, or of read: one whose layout is known (not stale). */
+    private CudaTensor input(Tensor t) {
+        CudaTensor c = cuda(t);
+        if (!c.current()) {
+            throw new IllegalArgumentException(c + ": its memory was rewritten in another layout through another tensor "
+                    + "(a channel-last bf16 op's output); use that tensor or a view of it made after the write");
         }
-        device.launch(kernel("conv2d_f32"), new int[] {ceilDiv((long) height * width, 64), ceilDiv(co, 64), batch},
-                new int[] {256, 1, 1}, 0, p(out), p(x), p(w), p(bias), p(residual), ci, co, height, width, k);
+        return c;
+    }
+
+    /** A float32 operand of an image op (0 for null). */
+    private long plain(Tensor t) {
+        return t == null ? 0L : p(input(t));
+    }
+
+    /** The output of an image op, which sets its layout (so it may hold any layout before). */
+    private long output(Tensor t) {
+        CudaTensor c = cuda(t);
+        if (c.layout == Layout.BF16_ROWS) throw new IllegalArgumentException(c + " is a bf16 GEMM operand: image ops do not write it");
+        return c.ptr;
+    }
+
+    /** Whether an image tensor of this many channels is kept channel-last here. */
+    private boolean channelsLast(int channels) {
+        return precision == Precision.BF16 && ConvPlan.channelsLast(channels);
+    }
+
+    /** The address of t's values as channel-last bf16 (0 for null): t itself, or a copy converted into ws. */
+    private long channelsLastInput(Tensor t, Workspace ws) {
+        if (t == null) return 0L;
+        CudaTensor c = input(t);
+        if (c.layout == Layout.BF16_CHANNELS_LAST) return c.ptr;
+        long hw = c.shape.numelFrom(2), chunks = c.numel() / 8, dst = ws.at(2 * c.numel());
+        elementwise("to_channels_last_bf16", chunks, dst, p(c), 0L, hw, c.dim(1), chunks);
+        return dst;
     }
 
     @Override
+    public void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        convolution(out, x, w, bias, residual, false, null, null);
+    }
+
+    /** conv2d, of x upsampled ×2 with {@code up}, on tensor cores with the given plan (tests try every tile). */
+    void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, boolean up, ConvPlan plan) {
+        convolution(out, x, w, bias, residual, up, null, plan);
+    }
+
+    /** On tensor cores the upsampling is folded into the convolution's addressing; scratch stays untouched. */
+    @Override
+    public void upsampleConv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor scratch) {
+        convolution(out, x, w, bias, null, true, scratch, null);
+    }
+
+    /**
+     * conv2d, of the upsampled x with {@code up}: on tensor cores with {@code plan} or, if null, where
+     * {@link ConvPlan#choose} gives one; else the float32 kernel (its output converted to channel-last where the
+     * output's channels call for it), upsampling into scratch first.
+     */
+    private void convolution(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, boolean up, Tensor scratch,
+                             ConvPlan plan) {
+        int f = up ? 2 : 1, batch = x.dim(0), ci = x.dim(1), height = f * x.dim(2), width = f * x.dim(3), co = w.dim(0), k = w.dim(2);
+        if (w.dim(1) != ci || w.dim(3) != k || k != 1 && k != 3 || out.dim(0) != batch || out.dim(1) != co
+                || out.dim(2) != height || out.dim(3) != width) {
+            throw new IllegalArgumentException("conv2d shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape()
+                    + (up ? " (x upsampled x2)" : ""));
+        }
+        if (plan == null && precision == Precision.BF16) plan = ConvPlan.choose(batch, height, width, ci, co, k, up, device.multiprocessors());
+        if (plan == null) {
+            if (up) {
+                upsampleNearest2x(scratch, x);
+                x = scratch;
+            }
+            convolutionF32(out, x, w, bias, residual);
+            return;
+        }
+        long xp = channelsLastInput(x, imageIn);
+        CudaTensor wt = cuda(w);
+        long wp = wt.ptr;
+        int ldw = wt.ld;
+        if (wt.layout != Layout.BF16_ROWS) {   // a float32 weight (not uploaded as a constant): converted per call
+            ldw = bf16Stride(plan.k());
+            wp = bf16Weights.at(2L * co * ldw);
+            elementwise("convert_conv_weight_bf16", (long) co * ldw, wp, p(w), co, ci, k * k, ldw);
+        }
+        long res = plan.channelsLastOut() ? channelsLastInput(residual, imageAux) : plain(residual);
+        device.launch(kernel(plan.kernel()), plan.grid(), plan.block(), plan.sharedBytes(), output(out), xp, wp, plain(bias),
+                res, batch, height, width, ci, co, k, up ? 1 : 0, ldw);
+        wrote(out, plan.channelsLastOut() ? Layout.BF16_CHANNELS_LAST : Layout.PLAIN);
+    }
+
+    /** The float32 convolution (conv.cu) on NCHW float32, its output converted where it is to be channel-last. */
+    private void convolutionF32(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
+        int batch = x.dim(0), ci = x.dim(1), height = x.dim(2), width = x.dim(3), co = w.dim(0), k = w.dim(2);
+        int[] grid = {ceilDiv((long) height * width, 64), ceilDiv(co, 64), batch}, block = {256, 1, 1};
+        if (!channelsLast(co)) {
+            device.launch(kernel("conv2d_f32"), grid, block, 0, output(out), plain(x), weightF32(w), plain(bias), plain(residual),
+                    ci, co, height, width, k);
+            wrote(out, Layout.PLAIN);
+            return;
+        }
+        long tmp = imageTmp.at(4 * out.numel()), res = channelsLastInput(residual, imageAux), chunks = out.numel() / 8;
+        device.launch(kernel("conv2d_f32"), grid, block, 0, tmp, plain(x), weightF32(w), plain(bias), 0L, ci, co, height, width, k);
+        elementwise("to_channels_last_bf16", chunks, output(out), tmp, res, (long) height * width, co, chunks);
+        wrote(out, Layout.BF16_CHANNELS_LAST);
+    }
+
+    /**
+     * Channel-last: three passes over x (group_norm_nhwc_*): per-block channel statistics, per-group statistics and
+     * coefficients, the normalisation. The first pass splits each image's pixels into about 4 blocks per SM in all
+     * (occupancy to keep loads in flight), each thread taking at least 4 pixels.
+     */
+    @Override
     public void groupNorm(Tensor out, Tensor x, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
         int batch = x.dim(0), ch = x.dim(1), spatial = Math.toIntExact(x.shape().numelFrom(2));
-        device.launch(kernel("group_norm_f32"), new int[] {groups, batch, 1}, new int[] {256, 1, 1}, 0,
-                p(out), p(x), p(gamma), p(beta), ch, spatial, groups, eps, silu ? 1 : 0);
+        if (!channelsLast(ch)) {
+            device.launch(kernel("group_norm_f32"), new int[] {groups, batch, 1}, new int[] {256, 1, 1}, 0,
+                    output(out), plain(x), plain(gamma), plain(beta), ch, spatial, groups, eps, silu ? 1 : 0);
+            wrote(out, Layout.PLAIN);
+            return;
+        }
+        long xp = channelsLastInput(x, imageIn), chunks = x.numel() / 8;
+        int rows = 256 / (ch / 8), perBlock = Math.max(4 * rows, ceilDiv(spatial, ceilDiv(4L * device.multiprocessors(), batch)));
+        int blocks = ceilDiv(spatial, perBlock);
+        long part = groupNormStats.at(4L * batch * ch * (3L * blocks + 2)), coef = part + 12L * batch * blocks * ch;
+        device.launch(kernel("group_norm_nhwc_partials"), new int[] {blocks, batch, 1}, new int[] {256, 1, 1}, 0,
+                part, xp, spatial, ch, perBlock);
+        device.launch(kernel("group_norm_nhwc_finalize"), new int[] {ceilDiv(groups, 8), batch, 1}, new int[] {256, 1, 1}, 0,
+                coef, part, plain(gamma), plain(beta), blocks, ch, groups, eps);
+        elementwise("group_norm_nhwc_apply", chunks, output(out), xp, coef, (long) spatial, ch, chunks, silu ? 1 : 0);
+        wrote(out, Layout.BF16_CHANNELS_LAST);
     }
 
     @Override
     public void upsampleNearest2x(Tensor out, Tensor x) {
-        elementwise("upsample_nearest2x_f32", out.numel(), p(out), p(x), out.numel(), x.dim(2), x.dim(3));
+        if (channelsLast(x.dim(1))) {
+            long chunks = out.numel() / 8;
+            elementwise("upsample_nearest2x_nhwc", chunks, output(out), channelsLastInput(x, imageIn), chunks, x.dim(2), x.dim(3),
+                    x.dim(1));
+            wrote(out, Layout.BF16_CHANNELS_LAST);
+            return;
+        }
+        elementwise("upsample_nearest2x_f32", out.numel(), output(out), plain(x), out.numel(), x.dim(2), x.dim(3));
+        wrote(out, Layout.PLAIN);
     }
 
     @Override
     public void channelsToTokens(Tensor out, Tensor x) {
-        elementwise("channels_to_tokens_f32", out.numel(), p(out), p(x), out.numel(), x.dim(1), x.shape().numelFrom(2));
+        CudaTensor c = input(x);
+        if (c.layout == Layout.BF16_CHANNELS_LAST) {   // [B, N, C] is already the token rows: a conversion to float32
+            elementwise("channels_to_tokens_nhwc", out.numel() / 4, output(out), c.ptr, out.numel() / 4);
+        } else {
+            elementwise("channels_to_tokens_f32", out.numel(), output(out), plain(x), out.numel(), x.dim(1), x.shape().numelFrom(2));
+        }
+        wrote(out, Layout.PLAIN);
     }
 
     @Override
     public void tokensToChannels(Tensor out, Tensor tokens, Tensor residual) {
-        elementwise("tokens_to_channels_f32", out.numel(), p(out), p(tokens), p(residual), out.numel(), out.dim(1),
+        if (channelsLast(out.dim(1))) {
+            elementwise("tokens_to_channels_nhwc", out.numel() / 4, output(out), plain(tokens), channelsLastInput(residual, imageAux),
+                    out.numel() / 4);
+            wrote(out, Layout.BF16_CHANNELS_LAST);
+            return;
+        }
+        elementwise("tokens_to_channels_f32", out.numel(), output(out), plain(tokens), plain(residual), out.numel(), out.dim(1),
                 out.shape().numelFrom(2));
+        wrote(out, Layout.PLAIN);
     }
 
     @Override

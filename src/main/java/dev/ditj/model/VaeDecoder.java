@@ -221,12 +221,13 @@ public final class VaeDecoder implements AutoCloseable {
         for (UpBlock up : upBlocks) {
             for (ResBlock r : up.resnets) x = resBlock(ws, r, x, h, w);
             if (up.upsampler != null) {
-                Tensor big = ws.take(b, x.dim(1), 2 * h, 2 * w);
-                ops.upsampleNearest2x(big, x);
+                Tensor big = ws.take(b, x.dim(1), 2 * h, 2 * w), y = ws.take(b, up.upsampler.outChannels, 2 * h, 2 * w);
+                ops.upsampleConv2d(y, x, up.upsampler.w, up.upsampler.b, big);
+                ws.release(big);
                 ws.release(x);
                 h *= 2;
                 w *= 2;
-                x = conv(ws, up.upsampler, big, h, w);
+                x = y;
             }
         }
         Tensor n = ws.take(b, x.dim(1), h, w);

@@ -229,6 +229,16 @@ public interface Ops extends AutoCloseable {
      */
     void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual);
 
+    /**
+     * {@link #conv2d} of {@link #upsampleNearest2x}{@code (x)}, without residual: {@code x [B, Ci, H, W]},
+     * {@code out [B, Co, 2H, 2W]}. {@code scratch [B, Ci, 2H, 2W]} may hold the upsampled input (the default does
+     * that); a backend that reads x at (y/2, x/2) directly leaves it untouched.
+     */
+    default void upsampleConv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor scratch) {
+        upsampleNearest2x(scratch, x);
+        conv2d(out, scratch, w, bias, null);
+    }
+
     /** GroupNorm over {@code x [B, C, H, W]} with affine {@code gamma, beta [C]}, optionally followed by SiLU. */
     void groupNorm(Tensor out, Tensor x, Tensor gamma, Tensor beta, int groups, float eps, boolean silu);
 

@@ -12,8 +12,10 @@ public enum Precision {
     /** float32 storage and arithmetic everywhere (the reference). */
     FP32,
     /**
-     * Linear layers on bf16 tensor cores: weights stored in bf16 (half the memory), activations rounded to bf16 as
-     * GEMM operands, fp32 accumulation and fp32 outputs; every other op stays float32.
+     * Linear layers, attention and convolutions on bf16 tensor cores: weights stored in bf16 (half the memory),
+     * activations rounded to bf16 as GEMM operands (those only a GEMM reads are stored in bf16 by the ops that write
+     * them), fp32 accumulation. The VAE decoder's image activations (convolution, GroupNorm, upsampling outputs) are
+     * stored in bf16 too; the DiT's residual stream and modulations, and every other op, stay float32.
      */
     BF16;
 

@@ -3,6 +3,7 @@ package dev.ditj.cuda;
 import dev.ditj.Compare;
 import dev.ditj.TestModels;
 import dev.ditj.api.DitModel;
+import dev.ditj.api.VaeModel;
 import dev.ditj.emu.EmulatedDevice;
 import dev.ditj.model.Dit;
 import dev.ditj.sampling.DdimSampler;
@@ -16,27 +17,56 @@ import dev.ditj.tensor.Tensor;
 import dev.ditj.weights.WeightStore;
 import org.junit.jupiter.api.Test;
 
+import java.util.Set;
+
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The DiT forward and a 10-step guided DDIM sample in Precision.BF16 on the emulator (bf16 GEMM operands written by
- * their producers, gated residuals in the GEMM epilogue, one stacked adaLN GEMM, tensor-core attention) against the
- * official float32 fixtures (dit_a: 2 blocks, hidden 144, 2 heads of 72, so attention_bf16_d72 runs; 11 linear
- * layers on the path to the output).
+ * The DiT forward, a 10-step guided DDIM sample and the VAE decode in Precision.BF16 on the emulator against the
+ * official float32 fixtures. DiT (dit_a: 2 blocks, hidden 144, 2 heads of 72, so attention_bf16_d72 runs; 11 linear
+ * layers on the path to the output): bf16 GEMM operands written by their producers, gated residuals in the GEMM
+ * epilogue, one stacked adaLN GEMM, tensor-core attention. VAE (vae_tiny): bf16 convolutions on channel-last bf16
+ * activations.
  *
  * <p>Bound 2e-2. One bf16 GEMM with float32 inputs is off by about u·√(2/3) ≈ 3e-3 relative (u = 2⁻⁸; 2.3e-3
  * measured in CudaBf16EmuTest); the output carries the errors of a few such GEMMs, partly independent, through the
  * residual stream, and guidance (u + 4·(c − u)) amplifies the error of the difference. The attention adds its bf16
- * qkv and bf16 P (3e-3 against fp32 in CudaAttentionBf16EmuTest), diluted by the residual stream. Measured before
- * the merge of both: 3.9e-3 forward, 5.4e-3 guided (5.7e-3 with tensor-core attention). 2e-2 is over three times
- * the larger figure; a wrong tile, tail or layout gives errors of order 1.
+ * qkv and bf16 P (3e-3 against fp32 in CudaAttentionBf16EmuTest), diluted by the residual stream. Measured: 3.9e-3
+ * forward, 5.7e-3 guided (5.4e-3 with the fp32 attention). 2e-2 is over three times the larger figure; a wrong
+ * tile, tail or layout gives errors of order 1.
  *
  * <p>DDIM bound 2e-2. The 10-step deterministic loop (eta 0, guidance 4) feeds each step's bf16 prediction error
  * into the latents; each step's update x' = a·x + b·ε moves the latents by a fraction of ε, so the final error stays
- * of the order of one guided forward's rather than adding up over the steps (measured 5.6e-3).
+ * of the order of one guided forward's rather than adding up over the steps (measured 5.4e-3).
+ *
+ * <p>VAE bound 3e-2. The decoder stores each of its ~50 image activations (25 convolutions, 22 GroupNorms, the
+ * attention's residual) in bf16, an rms relative rounding of about 1.6e-3 each (measured in CudaConvEmuTest), and
+ * rounds the convolutions' operands; the errors add up along the residual stream and the decoder's final GroupNorm
+ * rescales them (measured 9.5e-3, about six single roundings). 3e-2 is three times that.
  */
 class CudaBf16FixtureEmuTest {
-    static final double BOUND = 2e-2;
+    static final double BOUND = 2e-2, VAE_BOUND = 3e-2;
+
+    /**
+     * The VAE decode (vae_tiny: 8/8/16/16 channels, 4 groups, 2 latents of 8x8 to 64x64 images) with every image
+     * activation in channel-last bf16: both convolution paths run (the float32 kernel for the 4 latent channels, the
+     * tensor cores for the rest, the image leaving as float32 NCHW), and no upsampled tensor is made.
+     */
+    @Test
+    void vaeDecodeInBf16() {
+        try (EmulatedDevice device = new EmulatedDevice(); CudaOps ops = new CudaOps(device, "emu-bf16", Precision.BF16);
+             VaeModel v = VaeModel.load(TestModels.vaeTiny(), ops)) {
+            HostTensor out = v.decode(TestModels.floats("vae_decode_z.npy"));
+            double e = Compare.assertRelL2(out.data(), TestModels.floats("vae_decode_out.npy").data(), VAE_BOUND, "bf16 vae decode");
+            assertTrue(e > 1e-4, "bf16 activations cannot match float32 this closely: " + e);
+            Set<String> ran = device.statsByKernel().keySet();
+            for (String k : new String[] {"conv2d_f32", "to_channels_last_bf16", "conv_bf16_64x64_nhwc", "conv_bf16_64x64_nchw",
+                    "group_norm_nhwc_apply", "tokens_to_channels_nhwc"}) {
+                assertTrue(ran.contains(k), k + " did not run: " + ran);
+            }
+            assertTrue(ran.stream().noneMatch(k -> k.startsWith("upsample")), "an upsampled tensor was made: " + ran);
+        }
+    }
 
     @Test
     void ditForwardAndCfgForwardInBf16() {

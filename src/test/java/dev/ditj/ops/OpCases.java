@@ -84,11 +84,14 @@ public final class OpCases {
             return t;
         }
 
-        /** An output tensor filled with NaN, so anything the op fails to write shows up. */
+        /**
+         * An output tensor filled with NaN, so anything the op fails to write shows up: all bits set, a NaN as
+         * float32 and as each bf16 half, for backends that store the output in bf16.
+         */
         Tensor poisoned(int... dims) {
             Shape s = Shape.of(dims);
             float[] nan = new float[s.size()];
-            Arrays.fill(nan, Float.NaN);
+            Arrays.fill(nan, Float.intBitsToFloat(-1));
             Tensor t = ops.upload(new HostTensor(s, nan));
             made.add(t);
             return t;
@@ -191,6 +194,91 @@ public final class OpCases {
         return c;
     }
 
+    /**
+     * Bound of an op whose output a bf16 backend stores in bf16, fed bf16 values: one rounding to nearest even puts
+     * every element within u = 2⁻⁸ (bf16's unit roundoff, 8 significant bits) of the float32 result, so the relative
+     * L2 error is at most 2⁻⁸ ≈ 3.9e-3, plus the float32 summation-order noise (≤ 1e-5). Its typical size is the
+     * rms of the rounding error, about 1.6e-3.
+     */
+    public static final double BF16_OUTPUT = 4e-3;
+
+    /**
+     * The image-op rows (the VAE decoder's convolution, upsampling, GroupNorm and token layout ops). With
+     * {@code bf16Values} the inputs are bf16 values and the tolerances those of a backend that stores image
+     * activations in bf16 ({@link #BF16_OUTPUT}; exact for pure data movement); small shapes then hit the tails of
+     * the tensor-core kernels (channel counts 3 to 48, pixels no multiple of a tile) and both of their paths.
+     */
+    public static List<Case> image(Size size, boolean bf16Values, long seed) {
+        List<Case> c = new ArrayList<>();
+        boolean real = size == Size.REAL;
+        double tol = bf16Values ? BF16_OUTPUT : 1e-5, sumTol = bf16Values ? BF16_OUTPUT : 1e-6;
+        // {batch, ci, co, height, width, k} of the input; upsampled rows read it through nearest x2
+        int[][] convs = real
+                ? new int[][] {{1, 512, 512, 32, 32, 3}, {1, 256, 128, 256, 256, 3}, {1, 512, 256, 128, 128, 1}, {1, 4, 512, 32, 32, 3},
+                    {1, 128, 3, 256, 256, 3}}
+                : new int[][] {{2, 5, 7, 9, 11, 3}, {1, 16, 32, 8, 8, 3}, {2, 12, 6, 5, 7, 1}, {1, 3, 40, 4, 4, 3}, {1, 24, 16, 7, 5, 3},
+                    {2, 48, 24, 6, 7, 1}, {1, 16, 3, 9, 9, 3}};
+        for (int[] v : convs) {
+            for (boolean residual : new boolean[] {false, true}) {
+                add(c, "conv2d " + Arrays.toString(v) + (residual ? " +residual" : ""), tol, seed++, bf16Values, in -> {
+                    Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(v[2], v[1], v[5], v[5]);
+                    Tensor b = in.random(0.1, v[2]), r = residual ? in.random(1, v[0], v[2], v[3], v[4]) : null;
+                    Tensor out = in.poisoned(v[0], v[2], v[3], v[4]);
+                    in.ops.conv2d(out, x, w, b, r);
+                    return out;
+                });
+            }
+        }
+        int[][] upConvs = real ? new int[][] {{1, 512, 512, 32, 32, 3}, {1, 256, 256, 128, 128, 3}}
+                : new int[][] {{1, 16, 24, 4, 5, 3}, {2, 4, 8, 3, 3, 3}};
+        for (int[] v : upConvs) {
+            add(c, "upsampleConv2d " + Arrays.toString(v), tol, seed++, bf16Values, in -> {
+                Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(v[2], v[1], v[5], v[5]), b = in.random(0.1, v[2]);
+                Tensor scratch = in.poisoned(v[0], v[1], 2 * v[3], 2 * v[4]), out = in.poisoned(v[0], v[2], 2 * v[3], 2 * v[4]);
+                in.ops.upsampleConv2d(out, x, w, b, scratch);
+                return out;
+            });
+        }
+        // {batch, channels, height, width, groups}, input scale and offset (the last small row: a mean 75 times the
+        // spread, which statistics must not lose to cancellation)
+        double[][] gns = real
+                ? new double[][] {{1, 128, 256, 256, 32, 2, 0.3}, {1, 512, 32, 32, 32, 2, 0.3}, {1, 256, 128, 128, 32, 1, -0.5}}
+                : new double[][] {{2, 32, 5, 6, 8, 2, 0.3}, {1, 48, 7, 5, 4, 1, 0.2}, {1, 128, 12, 12, 32, 2, -0.3}, {1, 16, 16, 16, 4, 4, 300}};
+        for (double[] d : gns) {
+            int[] gn = {(int) d[0], (int) d[1], (int) d[2], (int) d[3], (int) d[4]};
+            for (boolean silu : new boolean[] {false, true}) {
+                add(c, "groupNorm " + Arrays.toString(gn) + " x" + d[5] + "+" + d[6] + (silu ? " +silu" : ""), tol, seed++, bf16Values, in -> {
+                    Tensor x = in.random(d[5], d[6], gn[0], gn[1], gn[2], gn[3]);
+                    Tensor g = in.random(0.2, 1, gn[1]), be = in.random(0.1, gn[1]), out = in.poisoned(gn[0], gn[1], gn[2], gn[3]);
+                    in.ops.groupNorm(out, x, g, be, gn[4], 1e-6f, silu);
+                    return out;
+                });
+            }
+        }
+        int[][] ups = real ? new int[][] {{1, 512, 64, 64}} : new int[][] {{2, 3, 5, 7}, {2, 16, 5, 7}};
+        for (int[] up : ups) {
+            add(c, "upsampleNearest2x " + Arrays.toString(up), 0, seed++, bf16Values, in -> {
+                Tensor x = in.random(1, up), out = in.poisoned(up[0], up[1], 2 * up[2], 2 * up[3]);
+                in.ops.upsampleNearest2x(out, x);
+                return out;
+            });
+        }
+        int[][] toks = real ? new int[][] {{1, 512, 32, 32}} : new int[][] {{2, 6, 3, 5}, {2, 24, 3, 5}};
+        for (int[] tok : toks) {
+            add(c, "channelsToTokens " + Arrays.toString(tok), 0, seed++, bf16Values, in -> {
+                Tensor x = in.random(1, tok), out = in.poisoned(tok[0] * tok[2] * tok[3], tok[1]);
+                in.ops.channelsToTokens(out, x);
+                return out;
+            });
+            add(c, "tokensToChannels +residual " + Arrays.toString(tok), sumTol, seed++, bf16Values, in -> {
+                Tensor x = in.random(1, tok[0] * tok[2] * tok[3], tok[1]), r = in.random(1, tok), out = in.poisoned(tok);
+                in.ops.tokensToChannels(out, x, r);
+                return out;
+            });
+        }
+        return c;
+    }
+
     public static List<Case> all(Size size) {
         List<Case> c = new ArrayList<>(linear(size, false));
         boolean real = size == Size.REAL;
@@ -280,46 +368,8 @@ public final class OpCases {
                 return out;
             });
         }
-        int[][] convs = real
-                ? new int[][] {{1, 512, 512, 32, 32, 3}, {1, 256, 128, 256, 256, 3}, {1, 512, 256, 128, 128, 1}, {1, 4, 512, 32, 32, 3}}
-                : new int[][] {{2, 5, 7, 9, 11, 3}, {1, 16, 32, 8, 8, 3}, {2, 12, 6, 5, 7, 1}, {1, 3, 40, 4, 4, 3}};
-        for (int[] v : convs) {
-            for (boolean residual : new boolean[] {false, true}) {
-                add(c, "conv2d " + Arrays.toString(v) + (residual ? " +residual" : ""), 1e-5, seed++, in -> {
-                    Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(v[2], v[1], v[5], v[5]);
-                    Tensor b = in.random(0.1, v[2]), r = residual ? in.random(1, v[0], v[2], v[3], v[4]) : null;
-                    Tensor out = in.poisoned(v[0], v[2], v[3], v[4]);
-                    in.ops.conv2d(out, x, w, b, r);
-                    return out;
-                });
-            }
-        }
-        int[] gn = real ? new int[] {1, 128, 256, 256, 32} : new int[] {2, 32, 5, 6, 8};
-        for (boolean silu : new boolean[] {false, true}) {
-            add(c, "groupNorm " + Arrays.toString(gn) + (silu ? " +silu" : ""), 1e-5, seed++, in -> {
-                Tensor x = in.random(2, 0.3, gn[0], gn[1], gn[2], gn[3]);
-                Tensor g = in.random(0.2, 1, gn[1]), be = in.random(0.1, gn[1]), out = in.poisoned(gn[0], gn[1], gn[2], gn[3]);
-                in.ops.groupNorm(out, x, g, be, gn[4], 1e-6f, silu);
-                return out;
-            });
-        }
-        int[] up = real ? new int[] {1, 512, 64, 64} : new int[] {2, 3, 5, 7};
-        add(c, "upsampleNearest2x", 0, seed++, in -> {
-            Tensor x = in.random(1, up), out = in.poisoned(up[0], up[1], 2 * up[2], 2 * up[3]);
-            in.ops.upsampleNearest2x(out, x);
-            return out;
-        });
-        int[] tok = real ? new int[] {1, 512, 32, 32} : new int[] {2, 6, 3, 5};
-        add(c, "channelsToTokens", 0, seed++, in -> {
-            Tensor x = in.random(1, tok), out = in.poisoned(tok[0] * tok[2] * tok[3], tok[1]);
-            in.ops.channelsToTokens(out, x);
-            return out;
-        });
-        add(c, "tokensToChannels +residual", 1e-6, seed++, in -> {
-            Tensor x = in.random(1, tok[0] * tok[2] * tok[3], tok[1]), r = in.random(1, tok), out = in.poisoned(tok);
-            in.ops.tokensToChannels(out, x, r);
-            return out;
-        });
+        c.addAll(image(size, false, seed));
+        seed += c.size();
         add(c, "channelAffine", 1e-6, seed++, in -> {
             Tensor x = in.random(3, 2, 4, 5, 5), out = in.poisoned(2, 4, 5, 5);
             in.ops.channelAffine(out, x, new float[] {1, 0.5f, 2, 3}, 0.18215f, new float[] {0, 1, -1, 0.25f});
