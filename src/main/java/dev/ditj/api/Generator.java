@@ -1,7 +1,9 @@
 package dev.ditj.api;
 
 import dev.ditj.DitjException;
+import dev.ditj.model.Dit;
 import dev.ditj.model.DitConfig;
+import dev.ditj.model.VaeDecoder;
 import dev.ditj.sampling.DdimSampler;
 import dev.ditj.sampling.DdpmSampler;
 import dev.ditj.sampling.DpmSolverSampler;
@@ -15,6 +17,7 @@ import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
+import dev.ditj.weights.WeightStore;
 
 import java.nio.file.Path;
 
@@ -63,12 +66,24 @@ public final class Generator implements AutoCloseable {
     }
 
     private static Generator load(Path ditFile, Path vaeFile, Ops ops, boolean ownsOps) {
+        checkMemory(ditFile, vaeFile, ops);
         DitModel d = DitModel.load(ditFile, ops);
         try {
             return new Generator(ops, ownsOps, d, VaeModel.load(vaeFile, ops));
         } catch (RuntimeException e) {
             d.close();
             throw e;
+        }
+    }
+
+    /** Both models, and sampling and decoding one guided image, must fit before either model is loaded. */
+    private static void checkMemory(Path ditFile, Path vaeFile, Ops ops) {
+        try (WeightStore dit = WeightStore.open(ditFile); WeightStore vae = WeightStore.open(vaeFile)) {
+            DitConfig c = dit.ditConfig();
+            int s = c.inputSize();
+            ops.checkMemory(ditFile + " + " + vaeFile, dit.floatBytes() + vae.floatBytes(),
+                    Math.max(dit.loadingBytes(), vae.loadingBytes()) + Dit.activationBytes(c, 2)
+                            + VaeDecoder.activationBytes(vae.vaeConfig(), 1, s, s));
         }
     }
 
@@ -110,6 +125,9 @@ public final class Generator implements AutoCloseable {
         checkLength("step noise", r.stepNoise(), (long) sampler.steps() * n * perImage);
         NoiseSource noise = NoiseSource.recorded(r.initialNoise(), r.stepNoise(), NoiseSource.seeded(r.seed()));
 
+        // The DiT's activations are still held while the VAE decodes: check both fit before sampling starts.
+        ops.checkMemory(dit.file() + " with " + n + " images", 0, Dit.activationBytes(c, r.cfgScale() != 1f ? 2 * n : n)
+                + VaeDecoder.activationBytes(vae.config(), n, side, side));
         float[] xT = new float[n * perImage];
         noise.initial(xT, n, perImage);
         long t0 = System.nanoTime();

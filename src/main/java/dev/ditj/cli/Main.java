@@ -30,7 +30,9 @@ public final class Main {
         try {
             return cli.execute(args);
         } catch (OutOfMemoryError e) {
-            System.err.println("ditj: error: out of Java heap memory; raise it with DITJ_JAVA_OPTS=-Xmx16g");
+            // Heap (activations) or direct memory (weights): the JVM's message says which.
+            System.err.println("ditj: error: out of memory (" + e.getMessage() + "); use a smaller batch, or raise "
+                    + "the JVM's limits, e.g. DITJ_JAVA_OPTS=\"-Xmx16g -XX:MaxDirectMemorySize=16g\"");
             return 1;
         }
     }

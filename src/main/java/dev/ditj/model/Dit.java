@@ -20,6 +20,7 @@ public final class Dit implements AutoCloseable {
 
     private final DitConfig config;
     private final Ops ops;
+    private final String source;
     private final UploadedWeights uploaded;
 
     private final Tensor posEmbed, patchW, patchB, tMlp0W, tMlp0B, tMlp2W, tMlp2B, labelTable, freqs;
@@ -33,6 +34,7 @@ public final class Dit implements AutoCloseable {
     public Dit(DitConfig config, WeightStore weights, Ops ops) {
         this.config = config;
         this.ops = ops;
+        this.source = weights.file().toString();
         this.uploaded = new UploadedWeights(ops);
         int h = config.hiddenSize(), c = config.inChannels(), p = config.patchSize(), t = config.tokens();
         int f = DitConfig.FREQUENCY_EMBEDDING_SIZE, m = config.mlpHidden(), o = p * p * config.outChannels();
@@ -87,6 +89,15 @@ public final class Dit implements AutoCloseable {
         return new HostTensor(t.shape().reshape(dims), t.data());
     }
 
+    /** Bytes of activations a forward of {@code batch} samples needs: its {@link Workspace}, input and output. */
+    public static long activationBytes(DitConfig c, int batch) {
+        long rows = (long) batch * c.tokens(), h = c.hiddenSize(), pp = (long) c.patchSize() * c.patchSize();
+        long workspace = rows * (c.inChannels() * pp + 7 * h + c.mlpHidden() + pp * c.outChannels())
+                + batch * (DitConfig.FREQUENCY_EMBEDDING_SIZE + 12 * h);
+        long io = (long) batch * (c.inChannels() + c.outChannels()) * c.inputSize() * c.inputSize();
+        return (workspace + io) * Float.BYTES;
+    }
+
     /** Activation buffers for one batch size, reused by every forward of that size. */
     public final class Workspace implements AutoCloseable {
         final int batch;
@@ -96,6 +107,7 @@ public final class Dit implements AutoCloseable {
 
         Workspace(int batch) {
             this.batch = batch;
+            ops.checkMemory(source, 0, activationBytes(config, batch));
             int rows = batch * config.tokens(), h = config.hiddenSize(), p = config.patchSize();
             patches = add(rows, config.inChannels() * p * p);
             tokens = add(rows, h);

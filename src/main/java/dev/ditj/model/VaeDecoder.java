@@ -22,6 +22,7 @@ public final class VaeDecoder implements AutoCloseable {
 
     private final VaeConfig config;
     private final Ops ops;
+    private final String source;
     private final UploadedWeights uploaded;
 
     private final Conv postQuantConv, convIn, convOut;
@@ -48,6 +49,7 @@ public final class VaeDecoder implements AutoCloseable {
     public VaeDecoder(VaeConfig config, WeightStore weights, Ops ops) {
         this.config = config;
         this.ops = ops;
+        this.source = weights.file().toString();
         this.uploaded = new UploadedWeights(ops);
         int[] boc = config.blockOutChannels();
         int levels = boc.length, top = boc[levels - 1], lc = config.latentChannels();
@@ -130,21 +132,9 @@ public final class VaeDecoder implements AutoCloseable {
             this.batch = batch;
             this.height = height;
             this.width = width;
-            int[] boc = config.blockOutChannels();
-            int top = boc[boc.length - 1], n = height * width;
-            long biggest = (long) top * n;
-            int h = height, w = width;
-            for (int i = 0; i < boc.length; i++) {
-                int out = boc[boc.length - 1 - i];
-                int in = i == 0 ? top : boc[boc.length - i];
-                biggest = Math.max(biggest, (long) Math.max(in, out) * h * w);
-                if (i < boc.length - 1) {
-                    h *= 2;
-                    w *= 2;
-                    biggest = Math.max(biggest, (long) out * h * w);
-                }
-            }
-            biggest = Math.max(biggest, (long) config.outChannels() * h * w);
+            ops.checkMemory(source, 0, activationBytes(config, batch, height, width));
+            int top = config.blockOutChannels()[config.blockOutChannels().length - 1], n = height * width;
+            long biggest = slotFloats(config, height, width);
             for (int i = 0; i < slots.length; i++) slots[i] = ops.alloc(Shape.of(batch * biggest));
             tokens = ops.alloc(Shape.of(batch * n, top));
             qkv = ops.alloc(Shape.of(batch * n, 3 * top));
@@ -176,6 +166,37 @@ public final class VaeDecoder implements AutoCloseable {
             attn.close();
             proj.close();
         }
+    }
+
+    /** Floats per sample of a workspace slot: the largest activation of the decoder. */
+    private static long slotFloats(VaeConfig config, int height, int width) {
+        int[] boc = config.blockOutChannels();
+        int top = boc[boc.length - 1];
+        long biggest = (long) top * height * width;
+        long h = height, w = width;
+        for (int i = 0; i < boc.length; i++) {
+            int out = boc[boc.length - 1 - i];
+            int in = i == 0 ? top : boc[boc.length - i];
+            biggest = Math.max(biggest, Math.max(in, out) * h * w);
+            if (i < boc.length - 1) {
+                h *= 2;
+                w *= 2;
+                biggest = Math.max(biggest, out * h * w);
+            }
+        }
+        return Math.max(biggest, config.outChannels() * h * w);
+    }
+
+    /**
+     * Bytes of activations a decode of {@code batch} latents of {@code height × width} needs: its {@link Workspace},
+     * the latent and the image.
+     */
+    public static long activationBytes(VaeConfig config, int batch, int height, int width) {
+        int top = config.blockOutChannels()[config.blockOutChannels().length - 1];
+        long n = (long) height * width, f = config.downsamplingFactor();
+        long workspace = 4 * slotFloats(config, height, width) + 6 * n * top;
+        long io = config.latentChannels() * n + config.outChannels() * n * f * f;
+        return batch * (workspace + io) * Float.BYTES;
     }
 
     public Workspace workspace(int batch, int latentHeight, int latentWidth) {

@@ -12,6 +12,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 
+import static dev.ditj.tensor.Ops.ConstantKind.CONV_WEIGHT;
+import static dev.ditj.tensor.Ops.ConstantKind.LINEAR_WEIGHT;
+import static dev.ditj.tensor.Ops.ConstantKind.PLAIN;
+
 /**
  * The op-test table (in the spirit of ggml's test-backend-ops): every {@link Ops} operation at a few shapes, each
  * case a function that builds its inputs deterministically on a given backend, poisons its outputs with NaN, runs
@@ -60,10 +64,10 @@ public final class OpCases {
             return t;
         }
 
-        /** A weight: random with std 1/sqrt(fan-in), passed to the backend as a constant. */
-        Tensor weight(int... dims) {
+        /** A weight: random with std 1/sqrt(fan-in), passed to the backend as a constant of that kind. */
+        Tensor weight(Ops.ConstantKind kind, int... dims) {
             Shape s = Shape.of(dims);
-            Tensor t = ops.constant(new HostTensor(s, values(s.size(), 1 / Math.sqrt(s.numel() / dims[0]), 0)));
+            Tensor t = ops.constant(new HostTensor(s, values(s.size(), 1 / Math.sqrt(s.numel() / dims[0]), 0)), kind);
             made.add(t);
             return t;
         }
@@ -119,7 +123,7 @@ public final class OpCases {
         for (int[] l : linears) {
             for (Activation act : Activation.values()) {
                 add(c, "linear " + l[0] + "x" + l[1] + "->" + l[2] + " " + act, 1e-5, seed++, in -> {
-                    Tensor x = in.random(1, l[0], l[1]), w = in.weight(l[2], l[1]), b = in.random(0.1, l[2]);
+                    Tensor x = in.random(1, l[0], l[1]), w = in.weight(LINEAR_WEIGHT, l[2], l[1]), b = in.random(0.1, l[2]);
                     Tensor out = in.poisoned(l[0], l[2]);
                     in.ops.linear(out, x, w, b, act);
                     return out;
@@ -127,10 +131,24 @@ public final class OpCases {
             }
         }
         add(c, "linear without bias", 1e-5, seed++, in -> {
-            Tensor x = in.random(1, 9, 40), w = in.weight(33, 40), out = in.poisoned(9, 33);
+            Tensor x = in.random(1, 9, 40), w = in.weight(LINEAR_WEIGHT, 33, 40), out = in.poisoned(9, 33);
             in.ops.linear(out, x, w, null, Activation.NONE);
             return out;
         });
+        // Weights given as plain constants or as activations take other paths through a backend than model weights.
+        add(c, "linear, weight a plain constant", 1e-5, seed++, in -> {
+            Tensor x = in.random(1, 13, 70), w = in.weight(PLAIN, 50, 70), out = in.poisoned(13, 50);
+            in.ops.linear(out, x, w, null, Activation.NONE);
+            return out;
+        });
+        add(c, "linear, weight an activation", 1e-5, seed++, in -> {
+            Tensor x = in.random(1, 13, 70), w = in.random(0.1, 50, 70), out = in.poisoned(13, 50);
+            in.ops.linear(out, x, w, null, Activation.NONE);
+            return out;
+        });
+        // A weight a backend keeps in its own layout must still read back as given.
+        add(c, "read back a linear weight", 0, seed++, in -> in.weight(LINEAR_WEIGHT, 37, 29));
+        add(c, "read back a conv weight", 0, seed++, in -> in.weight(CONV_WEIGHT, 13, 5, 3, 3));
         int n = real ? 2 * 256 * 1152 : 1000;
         add(c, "add", 1e-6, seed++, in -> {
             Tensor a = in.random(1, n), b = in.random(1, n), out = in.poisoned(n);
@@ -204,9 +222,10 @@ public final class OpCases {
                 ? new int[][] {{1, 512, 512, 32, 32, 3}, {1, 256, 128, 256, 256, 3}, {1, 512, 256, 128, 128, 1}, {1, 4, 512, 32, 32, 3}}
                 : new int[][] {{2, 5, 7, 9, 11, 3}, {1, 16, 32, 8, 8, 3}, {2, 12, 6, 5, 7, 1}, {1, 3, 40, 4, 4, 3}};
         for (int[] v : convs) {
+            // the +residual variants take their weight as a plain constant (another path through a backend)
             for (boolean residual : new boolean[] {false, true}) {
                 add(c, "conv2d " + Arrays.toString(v) + (residual ? " +residual" : ""), 1e-5, seed++, in -> {
-                    Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(v[2], v[1], v[5], v[5]);
+                    Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(residual ? PLAIN : CONV_WEIGHT, v[2], v[1], v[5], v[5]);
                     Tensor b = in.random(0.1, v[2]), r = residual ? in.random(1, v[0], v[2], v[3], v[4]) : null;
                     Tensor out = in.poisoned(v[0], v[2], v[3], v[4]);
                     in.ops.conv2d(out, x, w, b, r);
