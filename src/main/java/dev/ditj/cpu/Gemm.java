@@ -18,12 +18,13 @@ final class Gemm {
     static final int MR = MicroKernel.MR;
     static final int NR = KERNEL.nr();
     static final int KC = 256;
-    /** Rows of A per block (a multiple of MR). */
+    /** Rows of A per block (multiples of MR): activations; a pre-packed A (weights) in taller blocks. */
     static final int MC = 96;
+    static final int MC_PACKED = 86 * MR;
     static final int NC = 12 * NR;
 
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(
-            () -> new float[][] {new float[MC * KC], new float[NC * KC], new float[MR * NR]});
+            () -> new float[][] {new float[MC_PACKED * KC], new float[NC * KC], new float[MR * NR]});
 
     private Gemm() {
     }
@@ -231,8 +232,9 @@ final class Gemm {
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
             b.pack(bData, j0, nc, k0, kc);
-            for (int ic = i0; ic < i1; ic += MC) {
-                int mc = Math.min(MC, i1 - ic);
+            int mcMax = a instanceof PackedA ? MC_PACKED : MC;
+            for (int ic = i0; ic < i1; ic += mcMax) {
+                int mc = Math.min(mcMax, i1 - ic);
                 a.pack(aData, ic, mc, k0, kc);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = Math.min(NR, nc - jr);
