@@ -32,6 +32,11 @@ for cu in "$src"/*.cu; do
   # compiled from inside the folder with a relative name, so no absolute path ends up in the PTX
   (cd "$src" && "$nvcc_bin" -ptx -arch=compute_80 -O3 -std=c++17 -o "$out/$name.ptx" "$name.cu")
   [ -s "$out/$name.ptx" ] || { echo "build-ptx ($what): nvcc wrote no $name.ptx" >&2; exit 1; }
+  # names in anonymous namespaces carry a hash of the checkout path: the committed PTX would differ per clone
+  if grep -q "_GLOBAL__N__" "$out/$name.ptx"; then
+    echo "build-ptx ($what): $name.cu uses an anonymous namespace; use a named one (its PTX depends on the path)" >&2
+    exit 1
+  fi
 done
 if [ $update = 1 ]; then
   cp "$out"/*.ptx "$src/ptx/"

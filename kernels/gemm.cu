@@ -1,19 +1,22 @@
-// Linear layers: C[M,N] = act(A[M,K] · W[N,K]ᵀ + bias[N]) in fp32 (PyTorch Linear weight layout).
+// Linear layers, version 1 (the fp32 reference; gemm_bf16.cu is the tensor-core version):
+// C[M,N] = epilogue(A[M,K] · W[N,K]ᵀ) in fp32 (PyTorch Linear weight layout; epilogue: bias, activation, optional
+// gated residual, see DitjEpilogue in common.cuh).
 // Tiled SIMT GEMM: a 64x64 tile of C per block of 256 threads, 4x4 outputs per thread in registers, K in steps of
 // 16 staged through shared memory (stored k-major and padded so the inner loop reads without bank conflicts); loads
-// are coalesced along K. Launch: grid (ceil(N/64), ceil(M/64)), block 256. Floor: 2·M·N·K FLOPs; A is read N/64
-// times and W M/64 times from L2.
+// are coalesced along K; the results leave through a shared tile by rows (ditj_store_tile). Launch: grid
+// (ceil(N/64), ceil(M/64)), block 256. Floor: 2·M·N·K FLOPs; A is read N/64 times and W M/64 times from L2.
 #include "common.cuh"
 
-#define BM 64
-#define BN 64
-#define BK 16
+constexpr int BM = 64, BN = 64, BK = 16;
 
-extern "C" __global__ void __launch_bounds__(256) linear_f32(float* __restrict__ c, const float* __restrict__ a,
-                                                             const float* __restrict__ w, const float* __restrict__ bias,
-                                                             int m, int n, int k, int act) {
+extern "C" __global__ void __launch_bounds__(256) linear_f32(float* c, const float* __restrict__ a,
+                                                             const float* __restrict__ w, int m, int n, int k,
+                                                             const float* bias, int act, const float* residual,
+                                                             const float* gate, int gate_stride, int tokens) {
+    const DitjEpilogue ep{bias, residual, gate, act, gate_stride, tokens};
     __shared__ float as[BK][BM + 4];
     __shared__ float ws[BK][BN + 4];
+    __shared__ __align__(16) float cs[BM][BN + 4];
     const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
     const int row0 = blockIdx.y * BM, col0 = blockIdx.x * BN;
     float acc[4][4] = {};
@@ -41,17 +44,11 @@ extern "C" __global__ void __launch_bounds__(256) linear_f32(float* __restrict__
         }
         __syncthreads();
     }
+    // the results through shared memory to C by rows (ditj_store_tile: coalesced, the epilogue's code once)
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        int r = row0 + ty * 4 + i;
-        if (r >= m) continue;
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            int col = col0 + tx * 4 + j;
-            if (col < n) {
-                float v = acc[i][j] + (bias != nullptr ? bias[col] : 0.0f);
-                c[(int64_t)r * n + col] = ditj_activate(v, act);
-            }
-        }
+        *reinterpret_cast<float4*>(&cs[ty * 4 + i][tx * 4]) = make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
     }
+    __syncthreads();
+    ditj_store_tile<BM, BN, 256>(c, &cs[0][0], BN + 4, row0, col0, m, n, ep);
 }

@@ -44,8 +44,8 @@ Sub-commands (examples)
     # timing of the official float32 forward
     $R bench --model /tmp/xl2/DiT-XL-2-256-random.pt --batch 2 --threads 2 --repeat 3 --warmup 1 --json bench.jsonl
 
-    # prove the script runs the official code correctly: compare with the shared fixtures
-    $R check-fixtures --fixtures /work/shared/fixtures
+    # prove the script runs the official code correctly: compare with the reference fixtures
+    $R check-fixtures                               # default: src/test/fixtures of this checkout
 
 Conventions
 -----------
@@ -53,8 +53,8 @@ Conventions
   overwritten from torch.Generator(--seed), in `named_parameters()` order: Linear/Conv weights ~ N(0, 1/fan_in)
   (fan_in = in_features, or C*p*p for the patch conv), biases ~ N(0, 0.1^2), label table ~ N(0, 0.5^2).
   `pos_embed` (requires_grad=False) is kept exactly as built.  The official init zeroes the adaLN and final
-  layers, so without this every output would be trivial.  This is the recipe of /work/shared/fixtures
-  (dit_a.pt = seed 1001; check-fixtures verifies that the recipe reproduces it bit for bit).
+  layers, so without this every output would be trivial.  This is the recipe of the reference fixtures
+  (src/test/fixtures: dit_a.pt = seed 1001; check-fixtures verifies that the recipe reproduces it bit for bit).
 * Heads cannot be read from a state dict.  For the official family (hidden 1152/1024/768/384) they come
   from the DiT_models table; otherwise pass --heads.  All other config is inferred from tensor shapes.
 * Inputs: x float32 [B,4,I,I] ~ N(0,1); t int64 spread over 0..999 (round(linspace)); y int64 random
@@ -83,6 +83,7 @@ import torch
 
 FAMILY_HEADS = {1152: 16, 1024: 16, 768: 12, 384: 6}   # hidden size -> heads, from the official DiT_models table
 NUM_TRAIN_TIMESTEPS = 1000
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src", "test", "fixtures")
 
 # ----------------------------------------------------------------------------------------------------------
 # Importing the official code
@@ -227,12 +228,18 @@ def build_model(args, path, dtype=torch.float32):
     del sd
     model.eval()                                   # no label dropout
     if dtype == torch.float64:
-        model.double()
-
-        def cast_t_freq(module, inputs):           # float32 sinusoid -> Linear dtype (values unchanged)
-            return tuple(i.to(module[0].weight.dtype) for i in inputs)
-        model.t_embedder.mlp.register_forward_pre_hook(cast_t_freq)
+        to_float64(model)
     return model, cfg
+
+
+def to_float64(model):
+    """model.double() in place, plus a pre-hook on t_embedder.mlp that casts the official float32 sinusoid to
+    float64 (values unchanged): the official TimestepEmbedder always builds it in float32."""
+    def cast_t_freq(module, inputs):
+        return tuple(i.to(module[0].weight.dtype) for i in inputs)
+    model.double()
+    model.t_embedder.mlp.register_forward_pre_hook(cast_t_freq)
+    return model
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -529,8 +536,8 @@ def main(argv=None):
     p.add_argument("--json", help="append a JSON line with the result to this file")
     p.set_defaults(func=cmd_bench)
 
-    p = sp.add_parser("check-fixtures", help="compare with /work/shared/fixtures (dit_a, dit_b)")
-    p.add_argument("--fixtures", default="/work/shared/fixtures")
+    p = sp.add_parser("check-fixtures", help="compare with the reference fixtures (dit_a, dit_b)")
+    p.add_argument("--fixtures", default=FIXTURES, help="fixture folder (default: src/test/fixtures of this checkout)")
     p.add_argument("--threads", type=int, default=0)
     p.set_defaults(func=cmd_check_fixtures)
 

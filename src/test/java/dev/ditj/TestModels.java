@@ -51,7 +51,7 @@ public final class TestModels {
         return convert("dit_b", Fixtures.file("dit_b.pt"), new Converter.Options(DType.F32, 4, null, null));
     }
 
-    /** vae_tiny from its diffusers folder. */
+    /** vae_tiny from its diffusers folder: SD's decoder layout with block channels 8, 8, 16, 16 and 4 GroupNorm groups. */
     public static Path vaeTiny() {
         return convert("vae_tiny", Fixtures.file("vae_tiny_diffusers"), Converter.Options.defaults());
     }

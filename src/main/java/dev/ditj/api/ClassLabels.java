@@ -1,6 +1,7 @@
 package dev.ditj.api;
 
 import dev.ditj.DitjException;
+import dev.ditj.InvalidArgumentException;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -117,7 +118,7 @@ public final class ClassLabels {
      * this order, the first step with any match deciding: exact display name, exact synonym, prefix of a synonym
      * ({@code "golden retr"}). More than one class matching at that step is an error listing them.
      *
-     * @throws DitjException if the id is out of range, or the name is ambiguous or unknown (with suggestions)
+     * @throws InvalidArgumentException if the id is out of range, or the name is ambiguous or unknown (with suggestions)
      */
     public int resolve(String idOrName) {
         String input = idOrName.strip();
@@ -126,10 +127,10 @@ public final class ClassLabels {
         }
         String q = normalize(input);
         if (q.isEmpty()) {
-            throw new DitjException("empty class name; give a class id in [0, " + size + ") or a class name");
+            throw new InvalidArgumentException("class", "is empty; give a class id in [0, " + size + ") or a class name");
         }
         if (!hasNames()) {
-            throw new DitjException("unknown class '" + input + "': this model has no class names; give a class id"
+            throw new InvalidArgumentException("class", "'" + input + "' is unknown: this model has no class names; give a class id"
                     + " in [0, " + size + ")");
         }
         List<BiPredicate<String, Integer>> steps = List.of(
@@ -142,7 +143,7 @@ public final class ClassLabels {
                 return hits.get(0);
             }
             if (hits.size() > 1) {
-                throw new DitjException("class '" + input + "' is ambiguous: it matches " + describe(hits)
+                throw new InvalidArgumentException("class", "'" + input + "' is ambiguous: it matches " + describe(hits)
                         + "; use a longer name or the id");
             }
         }
@@ -179,7 +180,7 @@ public final class ClassLabels {
             id = -1;
         }
         if (id < 0 || id >= size) {
-            throw new DitjException("class id " + digits + " is out of range: valid ids are 0.." + (size - 1));
+            throw new InvalidArgumentException("class", "id " + digits + " is out of range: valid ids are 0.." + (size - 1));
         }
         return (int) id;
     }
@@ -208,7 +209,7 @@ public final class ClassLabels {
     }
 
     /** The error for a name nothing matched, suggesting the closest synonyms. */
-    private DitjException unknown(String input, String q) {
+    private InvalidArgumentException unknown(String input, String q) {
         record Candidate(int id, String synonym, int score, int lengthDiff) {
         }
         // A synonym containing the query (or contained in it) ranks first; otherwise edit distance, if small.
@@ -231,7 +232,7 @@ public final class ClassLabels {
         }
         String hint = "--list-classes shows all " + size + " classes";
         if (candidates.isEmpty()) {
-            return new DitjException("unknown class '" + input + "'; " + hint);
+            return new InvalidArgumentException("class", "'" + input + "' is unknown; " + hint);
         }
         String suggestions = candidates.stream()
                 .sorted(Comparator.comparingInt(Candidate::score).thenComparingInt(Candidate::lengthDiff)
@@ -239,7 +240,7 @@ public final class ClassLabels {
                 .limit(MAX_SUGGESTIONS)
                 .map(c -> c.synonym + " (" + c.id + ")")
                 .collect(Collectors.joining(", "));
-        return new DitjException("unknown class '" + input + "'; did you mean: " + suggestions + "? (" + hint + ")");
+        return new InvalidArgumentException("class", "'" + input + "' is unknown; did you mean: " + suggestions + "? (" + hint + ")");
     }
 
     /** Lower case, {@code _}/{@code -} as spaces, runs of spaces collapsed, trimmed. */

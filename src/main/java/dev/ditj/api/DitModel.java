@@ -20,12 +20,14 @@ public final class DitModel implements AutoCloseable {
     private final ClassLabels labels;
     private final Path file;
     private final GenerationDefaults defaults;
+    private final String sourceSha256;
 
-    private DitModel(Dit dit, ClassLabels labels, Path file, GenerationDefaults defaults) {
+    private DitModel(Dit dit, ClassLabels labels, Path file, GenerationDefaults defaults, String sourceSha256) {
         this.dit = dit;
         this.labels = labels;
         this.file = file;
         this.defaults = defaults;
+        this.sourceSha256 = sourceSha256;
     }
 
     /**
@@ -36,7 +38,7 @@ public final class DitModel implements AutoCloseable {
         try (WeightStore w = WeightStore.open(file)) {
             w.requireKind(ModelFiles.KIND_DIT);
             DitConfig config = w.ditConfig();
-            ops.checkMemory(file.toString(), w.floatBytes(), w.loadingBytes() + Dit.activationBytes(config, 1));
+            ops.checkMemory(file.toString(), w.floatBytes(), Dit.loadingBytes(config, w) + Dit.workspaceBytes(config, 1));
             Dit dit = new Dit(config, w, ops);
             w.checkAllUsed();
             List<String> names = w.classNames();
@@ -44,7 +46,8 @@ public final class DitModel implements AutoCloseable {
                     : config.numClasses() == 1000 ? ClassLabels.imagenet() : ClassLabels.numeric(config.numClasses());
             String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
             return new DitModel(dit, labels, file,
-                    d == null ? GenerationDefaults.OFFICIAL : GenerationDefaults.parse(d, file.toString()));
+                    d == null ? GenerationDefaults.OFFICIAL : GenerationDefaults.parse(d, file.toString()),
+                    w.metadata().get(ModelFiles.SOURCE_SHA256_KEY));
         }
     }
 
@@ -63,6 +66,11 @@ public final class DitModel implements AutoCloseable {
 
     public Path file() {
         return file;
+    }
+
+    /** The SHA-256 of the checkpoint this file was converted from (its provenance metadata), or null. */
+    public String sourceSha256() {
+        return sourceSha256;
     }
 
     Dit dit() {

@@ -1,8 +1,9 @@
 package dev.ditj.api;
 
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.ditj.DitjException;
+import dev.ditj.io.Json;
 
 /**
  * Generation settings a model file recommends (stored by {@code ditj convert --generate-defaults}); what the CLI
@@ -32,21 +33,30 @@ public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale,
 
     /** Parses the metadata JSON; missing fields take the official values. */
     public static GenerationDefaults parse(String json, String file) {
-        try {
-            JsonObject o = JsonParser.parseString(json).getAsJsonObject();
-            SamplerKind sampler = o.has("sampler") ? SamplerKind.parse(o.get("sampler").getAsString()) : OFFICIAL.sampler();
-            int steps = o.has("steps") ? o.get("steps").getAsInt() : GenerationRequest.defaultSteps(sampler);
-            float cfg = o.has("cfg_scale") ? o.get("cfg_scale").getAsFloat() : OFFICIAL.cfgScale();
-            int images = o.has("images_per_class") ? o.get("images_per_class").getAsInt() : 1;
-            int channels = 0;
-            if (o.has("cfg_channels")) {
-                String c = o.get("cfg_channels").getAsString();
-                channels = c.equalsIgnoreCase("all") ? ALL_CHANNELS : Integer.parseInt(c);
+        String what = file + ": bad generation defaults";
+        JsonObject o = Json.parseObject(json, what);
+        SamplerKind sampler = OFFICIAL.sampler();
+        if (o.has("sampler")) {
+            String name = Json.stringValue(o.get("sampler"), what + ": 'sampler'");
+            try {
+                sampler = SamplerKind.parse(name);
+            } catch (DitjException e) {
+                throw new DitjException(what + ": " + e.getMessage(), e);
             }
+        }
+        int steps = o.has("steps") ? Json.intValue(o.get("steps"), what + ": 'steps'") : GenerationRequest.defaultSteps(sampler);
+        float cfg = o.has("cfg_scale") ? (float) Json.doubleValue(o.get("cfg_scale"), what + ": 'cfg_scale'") : OFFICIAL.cfgScale();
+        int images = o.has("images_per_class") ? Json.intValue(o.get("images_per_class"), what + ": 'images_per_class'") : 1;
+        int channels = 0;
+        if (o.has("cfg_channels")) {
+            JsonElement c = o.get("cfg_channels");
+            boolean all = c.isJsonPrimitive() && c.getAsJsonPrimitive().isString() && c.getAsString().equalsIgnoreCase("all");
+            channels = all ? ALL_CHANNELS : Json.intValue(c, what + ": 'cfg_channels' (a count or \"all\")");
+        }
+        try {
             return new GenerationDefaults(sampler, steps, cfg, channels, images);
-        } catch (IllegalStateException | UnsupportedOperationException | NumberFormatException
-                 | com.google.gson.JsonParseException e) {
-            throw new DitjException(file + ": bad generation defaults '" + json + "': " + e.getMessage());
+        } catch (DitjException e) {
+            throw new DitjException(file + ": " + e.getMessage(), e);
         }
     }
 

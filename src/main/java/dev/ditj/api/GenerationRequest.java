@@ -1,36 +1,107 @@
 package dev.ditj.api;
 
-import dev.ditj.DitjException;
+import dev.ditj.InvalidArgumentException;
+import dev.ditj.sampling.GaussianDiffusion;
 
 import java.util.Arrays;
 
 /**
- * What to generate: one image per class id. Build with {@link #builder(int...)}; unset fields take the defaults
- * below. Immutable.
+ * What to generate: one image per entry of {@code classes}. Build with {@link #builder(int...)}; unset fields take
+ * the defaults below. Immutable; every value is checked when the request is built (an
+ * {@link InvalidArgumentException} names the field), what depends on the model when {@link Generator} starts.
  *
- * @param classes       class ids, one image each
- * @param seed          seeds the noise generator (same seed → same images on every backend)
- * @param sampler       DDPM (default), DDIM or DPM-Solver++(2M)
- * @param steps         sampler steps (default 250 for DDPM, 50 for DDIM, 25 for DPM-Solver++)
- * @param respacing     DiT timestep respacing for DDPM/DDIM ("250", "ddim50", "10,15,20"); null = steps evenly
- * @param cfgScale      classifier-free guidance scale (default 4.0; 1 = no guidance)
+ * @param classes        class ids, one image each
+ * @param imageIndices   each image's index in its run (null = 0..N-1): selects its noise, so an image is the same
+ *                       whatever batch it is generated in (resuming a run regenerates exactly the missing images)
+ * @param seed           seeds the noise generator (same seed → same images on every backend)
+ * @param sampler        DDPM (default), DDIM or DPM-Solver++(2M)
+ * @param steps          sampler steps, 1..1000 (default 250 for DDPM, 50 for DDIM, 25 for DPM-Solver++)
+ * @param respacing      DiT timestep respacing for DDPM/DDIM ("250", "ddim50", "10,15,20"); null = steps evenly
+ * @param cfgScale       classifier-free guidance scale, finite and ≥ 0 (default 4.0; 1 = no guidance)
  * @param guidedChannels latent channels guidance applies to (0 = the model's recommendation if it stores one,
  *                       else the sampler's default: 3 for DDPM/DDIM as the official code, all for DPM-Solver++ as
  *                       diffusers)
- * @param ddimEta       DDIM eta (default 0)
- * @param initialNoise  x_T to use instead of the seeded noise ([N, C, I, I] flattened), or null
- * @param stepNoise     per-step noise to use instead of the seeded noise ([S, N, C, I, I]), or null
- * @param keepLatent    also return the final latents
+ * @param ddimEta        DDIM eta, finite and ≥ 0 (default 0; other samplers take no eta)
+ * @param initialNoise   x_T to use instead of the seeded noise ([N, C, I, I] flattened), or null
+ * @param stepNoise      per-step noise to use instead of the seeded noise ([S, N, C, I, I]), or null
+ * @param keepLatent     also return the final latents
  */
-public record GenerationRequest(int[] classes, long seed, SamplerKind sampler, int steps, String respacing,
-                                float cfgScale, int guidedChannels, float ddimEta, float[] initialNoise,
-                                float[] stepNoise, boolean keepLatent) {
+public record GenerationRequest(int[] classes, int[] imageIndices, long seed, SamplerKind sampler, int steps,
+                                String respacing, float cfgScale, int guidedChannels, float ddimEta,
+                                float[] initialNoise, float[] stepNoise, boolean keepLatent) {
+    /** The most sampler steps: the diffusion was trained with 1000. */
+    public static final int MAX_STEPS = GaussianDiffusion.TRAIN_STEPS;
 
     public GenerationRequest {
-        if (classes == null || classes.length == 0) throw new DitjException("no classes requested");
-        if (steps < 1) throw new DitjException("steps must be at least 1, got " + steps);
-        if (!(cfgScale > 0) || Float.isInfinite(cfgScale)) throw new DitjException("cfg scale must be > 0, got " + cfgScale);
+        if (classes == null || classes.length == 0) throw new InvalidArgumentException("classes", "must name at least one class");
+        for (int y : classes) {
+            if (y < 0) throw new InvalidArgumentException("classes", "must be class ids >= 0, got " + y);
+        }
+        if (imageIndices != null) {
+            if (imageIndices.length != classes.length) {
+                throw new InvalidArgumentException("imageIndices", "must have one entry per image (" + classes.length
+                        + "), got " + imageIndices.length);
+            }
+            for (int i : imageIndices) {
+                if (i < 0) throw new InvalidArgumentException("imageIndices", "must be >= 0, got " + i);
+            }
+            imageIndices = imageIndices.clone();
+        }
+        if (sampler == null) throw new InvalidArgumentException("sampler", "must be given (ddpm, ddim or dpmpp2m)");
+        checkSettings(sampler, steps, respacing, cfgScale, guidedChannels, ddimEta);
+        checkFinite("initialNoise", initialNoise);
+        checkFinite("stepNoise", stepNoise);
         classes = classes.clone();
+    }
+
+    /** The number of images. */
+    public int count() {
+        return classes.length;
+    }
+
+    /** Image {@code i}'s index in its run (its noise stream). */
+    public int imageIndex(int i) {
+        return imageIndices == null ? i : imageIndices[i];
+    }
+
+    /** Checks the settings; combinations with the sampler only if {@code sampler} is not null. */
+    private static void checkSettings(SamplerKind sampler, int steps, String respacing, float cfgScale,
+                                      int guidedChannels, float ddimEta) {
+        if (steps < 1 || steps > MAX_STEPS) {
+            throw new InvalidArgumentException("steps", "must be in 1.." + MAX_STEPS + ", got " + steps);
+        }
+        if (respacing != null) {
+            if (sampler == SamplerKind.DPMPP2M) {
+                throw new InvalidArgumentException("respacing", "applies to ddpm and ddim only, not " + sampler.cliName);
+            }
+            int kept = GaussianDiffusion.respacedSteps(respacing);
+            if (kept != steps) {
+                throw new InvalidArgumentException("respacing", "'" + respacing + "' has " + kept + " steps, but "
+                        + steps + " were requested");
+            }
+        }
+        if (!Float.isFinite(cfgScale) || cfgScale < 0) {
+            throw new InvalidArgumentException("cfgScale", "must be a finite number >= 0 (1 = no guidance), got " + cfgScale);
+        }
+        if (guidedChannels < 0) {
+            throw new InvalidArgumentException("guidedChannels", "must be >= 0 (0 = the model's default), got " + guidedChannels);
+        }
+        if (!Float.isFinite(ddimEta) || ddimEta < 0) {
+            throw new InvalidArgumentException("ddimEta", "must be a finite number >= 0, got " + ddimEta);
+        }
+        if (ddimEta != 0 && sampler != null && sampler != SamplerKind.DDIM) {
+            throw new InvalidArgumentException("ddimEta", "applies to ddim only, not " + sampler.cliName);
+        }
+    }
+
+    private static void checkFinite(String argument, float[] values) {
+        if (values == null) return;
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                throw new InvalidArgumentException(argument, "holds " + values[i] + " at element " + i
+                        + " (noise must be finite)");
+            }
+        }
     }
 
     public static Builder builder(int... classes) {
@@ -48,8 +119,10 @@ public record GenerationRequest(int[] classes, long seed, SamplerKind sampler, i
     /** Fluent construction with defaults. */
     public static final class Builder {
         private final int[] classes;
+        private int[] imageIndices;
         private long seed;
         private SamplerKind sampler = SamplerKind.DDPM;
+        private boolean samplerGiven;
         private int steps;
         private String respacing;
         private float cfgScale = 4.0f;
@@ -59,12 +132,18 @@ public record GenerationRequest(int[] classes, long seed, SamplerKind sampler, i
         private boolean keepLatent;
 
         private Builder(int[] classes) {
-            this.classes = classes.clone();
+            this.classes = classes == null ? null : classes.clone();
         }
 
+        public Builder imageIndices(int[] v) { imageIndices = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
-        public Builder sampler(SamplerKind v) { sampler = v; return this; }
-        public Builder steps(int v) { steps = v; return this; }
+        public Builder sampler(SamplerKind v) { sampler = v; samplerGiven = true; return this; }
+        /** Sampler steps; unset (0) = the respacing's count, else the sampler's default. */
+        public Builder steps(int v) {
+            if (v < 1) throw new InvalidArgumentException("steps", "must be in 1.." + MAX_STEPS + ", got " + v);
+            steps = v;
+            return this;
+        }
         public Builder respacing(String v) { respacing = v; return this; }
         public Builder cfgScale(float v) { cfgScale = v; return this; }
         public Builder guidedChannels(int v) { guidedChannels = v; return this; }
@@ -73,18 +152,33 @@ public record GenerationRequest(int[] classes, long seed, SamplerKind sampler, i
         public Builder stepNoise(float[] v) { stepNoise = v; return this; }
         public Builder keepLatent(boolean v) { keepLatent = v; return this; }
 
+        /** The step count {@link #build()} will use. */
+        public int resolvedSteps() {
+            if (steps > 0) return steps;
+            if (respacing != null && sampler != SamplerKind.DPMPP2M) return GaussianDiffusion.respacedSteps(respacing);
+            return defaultSteps(sampler == null ? SamplerKind.DDPM : sampler);
+        }
+
+        /**
+         * Checks every setting given so far that does not depend on the classes (steps, respacing, guidance, eta;
+         * their combinations with the sampler if one was given), so a front end can refuse bad options before it
+         * loads a model.
+         */
+        public Builder check() {
+            checkSettings(samplerGiven ? sampler : null, resolvedSteps(), respacing, cfgScale, guidedChannels, ddimEta);
+            return this;
+        }
+
         public GenerationRequest build() {
-            int n = steps > 0 ? steps
-                    : respacing != null ? dev.ditj.sampling.GaussianDiffusion.create(respacing).steps()
-                    : defaultSteps(sampler);
-            return new GenerationRequest(classes, seed, sampler, n, respacing,
+            return new GenerationRequest(classes, imageIndices, seed, sampler, resolvedSteps(), respacing,
                     cfgScale, guidedChannels, ddimEta, initialNoise, stepNoise, keepLatent);
         }
     }
 
     @Override
     public String toString() {
-        return "GenerationRequest[classes=" + Arrays.toString(classes) + ", seed=" + seed + ", sampler=" + sampler
-                + ", steps=" + steps + ", cfgScale=" + cfgScale + "]";
+        return "GenerationRequest[" + classes.length + " image(s), classes=" + Arrays.toString(Arrays.copyOf(classes,
+                Math.min(classes.length, 16))) + (classes.length > 16 ? "..." : "") + ", seed=" + seed + ", sampler="
+                + sampler + ", steps=" + steps + ", cfgScale=" + cfgScale + "]";
     }
 }

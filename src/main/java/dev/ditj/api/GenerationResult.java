@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * Generated images: the decoder output as float CHW arrays in about [-1, 1], their 8-bit RGB form (the official
- * sample.py mapping), PNG bytes per image or as a grid, and the final latents when requested.
+ * sample.py mapping), PNG bytes per image or as a grid (with the generation parameters inside), and the final
+ * latents when requested.
  */
 public final class GenerationResult {
     /** Images per grid row, as DiT's sample.py saves them. */
@@ -18,12 +19,35 @@ public final class GenerationResult {
     private final HostTensor images;
     private final HostTensor latents;
     private final long samplingNanos, decodeNanos;
+    private final GenerationInfo info;
+    private final ClassLabels labels;
+    private final int[] classes, imageIndices;
 
-    GenerationResult(HostTensor images, HostTensor latents, long samplingNanos, long decodeNanos) {
+    GenerationResult(HostTensor images, HostTensor latents, long samplingNanos, long decodeNanos, GenerationInfo info,
+                     ClassLabels labels, int[] classes, int[] imageIndices) {
         this.images = images;
         this.latents = latents;
         this.samplingNanos = samplingNanos;
         this.decodeNanos = decodeNanos;
+        this.info = info;
+        this.labels = labels;
+        this.classes = classes;
+        this.imageIndices = imageIndices;
+    }
+
+    /** How these images were made (stored in their PNGs). */
+    public GenerationInfo info() {
+        return info;
+    }
+
+    /** The class of image i. */
+    public int classId(int i) {
+        return classes[i];
+    }
+
+    /** Image i's index in its run (its noise stream; see {@link GenerationRequest#imageIndices()}). */
+    public int imageIndex(int i) {
+        return imageIndices[i];
     }
 
     public int count() {
@@ -58,9 +82,10 @@ public final class GenerationResult {
         return Pixels.toRgb8(images.data(), i * per, channels(), height(), width());
     }
 
-    /** Image i as a PNG file's bytes. */
+    /** Image i as a PNG file's bytes, with the generation parameters as text entries. */
     public byte[] png(int i) {
-        return Png.encode(width(), height(), channels(), pixels(i));
+        return Png.withText(Png.encode(width(), height(), channels(), pixels(i)),
+                info.pngText(labels, new int[] {classes[i]}, new int[] {imageIndices[i]}));
     }
 
     /** All images in one PNG, {@link #GRID_COLUMNS} per row with torchvision's 2-pixel padding (one image: as is). */
@@ -73,8 +98,9 @@ public final class GenerationResult {
         List<byte[]> all = new ArrayList<>();
         for (int i = 0; i < count(); i++) all.add(pixels(i));
         byte[] grid = Pixels.grid(all, height(), width(), channels(), columns);
-        return Png.encode(Pixels.gridWidth(count(), width(), columns), Pixels.gridHeight(count(), height(), columns),
-                channels(), grid);
+        return Png.withText(Png.encode(Pixels.gridWidth(count(), width(), columns),
+                Pixels.gridHeight(count(), height(), columns), channels(), grid),
+                info.pngText(labels, classes, imageIndices));
     }
 
     public double samplingSeconds() {

@@ -1,8 +1,10 @@
 package dev.ditj.api;
 
 import dev.ditj.DitjException;
+import dev.ditj.InvalidArgumentException;
 import dev.ditj.model.Dit;
 import dev.ditj.model.DitConfig;
+import dev.ditj.model.VaeConfig;
 import dev.ditj.model.VaeDecoder;
 import dev.ditj.sampling.DdimSampler;
 import dev.ditj.sampling.DdpmSampler;
@@ -15,15 +17,21 @@ import dev.ditj.sampling.Sampler;
 import dev.ditj.sampling.StepListener;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
+import dev.ditj.tensor.Precision;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
 import dev.ditj.weights.WeightStore;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Class-conditional image generation: a DiT and a VAE decoder loaded once onto one backend, then any number of
- * {@link #generate} calls. Thread-safe: concurrent calls run one after another on the shared backend.
+ * {@link #generate} calls. Runs of any size are sampled in micro-batches, so memory does not grow with the number
+ * of images when they are streamed to a {@link BatchSink}. Thread-safe: concurrent calls run one after another on
+ * the shared backend; a thread interrupted while it generates (or waits its turn) gets a {@link DitjException}
+ * and leaves the generator usable.
  *
  * <pre>{@code
  * try (Generator g = Generator.load(Path.of("dit.safetensors"), Path.of("vae.safetensors"), Backend.AUTO)) {
@@ -33,10 +41,20 @@ import java.nio.file.Path;
  * }</pre>
  */
 public final class Generator implements AutoCloseable {
+    /** The most images {@link #defaultBatchSize()} puts in one micro-batch. */
+    public static final int MAX_DEFAULT_BATCH = 32;
+
     private final Ops ops;
     private final boolean ownsOps;
     private final DitModel dit;
     private final VaeModel vae;
+    private final ReentrantLock lock = new ReentrantLock();
+
+    /** Receives the images of a run batch by batch, in order; {@code first} is the batch's first position. */
+    @FunctionalInterface
+    public interface BatchSink {
+        void accept(int first, GenerationResult batch);
+    }
 
     private Generator(Ops ops, boolean ownsOps, DitModel dit, VaeModel vae) {
         this.ops = ops;
@@ -51,7 +69,12 @@ public final class Generator implements AutoCloseable {
     }
 
     public static Generator load(Path ditFile, Path vaeFile, Backend backend) {
-        Ops ops = backend.open();
+        return load(ditFile, vaeFile, backend, null);
+    }
+
+    /** A generator on a new {@code backend} computing in {@code precision} (null = the backend's default). */
+    public static Generator load(Path ditFile, Path vaeFile, Backend backend, Precision precision) {
+        Ops ops = backend.open(precision);
         try {
             return load(ditFile, vaeFile, ops, true);
         } catch (RuntimeException e) {
@@ -80,10 +103,8 @@ public final class Generator implements AutoCloseable {
     private static void checkMemory(Path ditFile, Path vaeFile, Ops ops) {
         try (WeightStore dit = WeightStore.open(ditFile); WeightStore vae = WeightStore.open(vaeFile)) {
             DitConfig c = dit.ditConfig();
-            int s = c.inputSize();
             ops.checkMemory(ditFile + " + " + vaeFile, dit.floatBytes() + vae.floatBytes(),
-                    Math.max(dit.loadingBytes(), vae.loadingBytes()) + Dit.activationBytes(c, 2)
-                            + VaeDecoder.activationBytes(vae.vaeConfig(), 1, s, s));
+                    Math.max(Dit.loadingBytes(c, dit), vae.loadingBytes()) + bytesPerImage(c, vae.vaeConfig()));
         }
     }
 
@@ -99,43 +120,159 @@ public final class Generator implements AutoCloseable {
         return dit.classLabels();
     }
 
+    /** The arithmetic of the heavy ops (fp32, or bf16 tensor cores on CUDA). */
+    public Precision precision() {
+        return ops.precision();
+    }
+
     /** The backend's name ("cpu", ...). */
     public String backendName() {
         return ops.name();
     }
 
+    /**
+     * Images per micro-batch when the caller does not choose: as many as fit in half the memory the backend has
+     * free (activations of the guided DiT and of the VAE decoder), at most {@link #MAX_DEFAULT_BATCH}.
+     */
+    public int defaultBatchSize() {
+        long perImage = bytesPerImage();
+        long fit = ops.memoryAvailable() / 2 / Math.max(1, perImage);
+        return (int) Math.max(1, Math.min(MAX_DEFAULT_BATCH, fit));
+    }
+
+    /** Working memory of one image in a micro-batch: guided DiT activations, latents and the decoded image. */
+    long bytesPerImage() {
+        return bytesPerImage(dit.config(), vae.config());
+    }
+
+    private static long bytesPerImage(DitConfig c, VaeConfig v) {
+        int side = c.inputSize(), f = v.downsamplingFactor();
+        long ditBytes = Dit.workspaceBytes(c, 2) + 4L * 4 * c.outChannels() * side * side;
+        long vaeBytes = VaeDecoder.workspaceBytes(v, 1, side, side) + 4L * 2 * v.outChannels() * side * f * side * f;
+        return ditBytes + vaeBytes;
+    }
+
+    /**
+     * Checks what depends on the model: class ids in range, guided channels, recorded noise sizes. Throws an
+     * {@link InvalidArgumentException} naming the request field; nothing has run yet.
+     */
+    public void check(GenerationRequest r) {
+        DitConfig c = dit.config();
+        for (int y : r.classes()) {
+            if (y >= c.numClasses()) {
+                throw new InvalidArgumentException("classes", "must be in 0.." + (c.numClasses() - 1) + " for "
+                        + dit.file().getFileName() + ", got " + y);
+            }
+        }
+        int ch = c.inChannels();
+        if (r.guidedChannels() > ch) {
+            throw new InvalidArgumentException("guidedChannels", "must be 1.." + ch + " for a " + ch
+                    + "-channel latent, got " + r.guidedChannels());
+        }
+        long perImage = (long) ch * c.inputSize() * c.inputSize(), n = r.count();
+        checkLength("initialNoise", r.initialNoise(), n * perImage, "[" + n + ", " + ch + ", " + c.inputSize()
+                + ", " + c.inputSize() + "]");
+        checkLength("stepNoise", r.stepNoise(), (long) r.steps() * n * perImage, "[" + r.steps() + ", " + n + ", "
+                + ch + ", " + c.inputSize() + ", " + c.inputSize() + "]");
+    }
+
+    private static void checkLength(String what, float[] values, long expected, String shape) {
+        if (values != null && values.length != expected) {
+            throw new InvalidArgumentException(what, "has " + values.length + " values, expected " + expected
+                    + " " + shape);
+        }
+    }
+
+    /** How the images of {@code r} are made, as stored in their PNGs. */
+    public GenerationInfo info(GenerationRequest r) {
+        DitConfig c = dit.config();
+        int side = c.inputSize() * vae.config().downsamplingFactor();
+        return new GenerationInfo(dit.file().getFileName().toString(), dit.sourceSha256(),
+                vae.file().getFileName().toString(), vae.sourceSha256(), r.seed(), r.sampler(), r.steps(),
+                r.respacing(), r.cfgScale(), guidedChannels(r), r.ddimEta(), ops.precision().label(), ops.name(), side, side);
+    }
+
+    private int guidedChannels(GenerationRequest r) {
+        int ch = dit.config().inChannels();
+        if (r.cfgScale() == 1f) return 0;
+        int modelGuided = dit.generationDefaults().guidedChannels(ch);
+        return r.guidedChannels() > 0 ? r.guidedChannels()
+                : modelGuided > 0 ? modelGuided : r.sampler().defaultGuidedChannels(ch);
+    }
+
+    /** All images of {@code r} in one result (micro-batched with {@link #defaultBatchSize()}). */
     public GenerationResult generate(GenerationRequest request) {
         return generate(request, StepListener.NONE);
     }
 
-    public synchronized GenerationResult generate(GenerationRequest r, StepListener listener) {
-        DitConfig c = dit.config();
-        int n = r.classes().length, ch = c.inChannels(), side = c.inputSize(), perImage = ch * side * side;
-        for (int y : r.classes()) {
-            if (y < 0 || y >= c.numClasses()) {
-                throw new DitjException("class " + y + " is out of range: the model has classes 0.." + (c.numClasses() - 1));
-            }
-        }
-        Sampler sampler = sampler(r);
-        int modelGuided = dit.generationDefaults().guidedChannels(ch);
-        int guided = r.guidedChannels() > 0 ? r.guidedChannels()
-                : modelGuided > 0 ? modelGuided : r.sampler().defaultGuidedChannels(ch);
-        if (guided > ch) throw new DitjException("cannot guide " + guided + " channels of a " + ch + "-channel latent");
-        checkLength("initial noise", r.initialNoise(), (long) n * perImage);
-        checkLength("step noise", r.stepNoise(), (long) sampler.steps() * n * perImage);
-        NoiseSource noise = NoiseSource.recorded(r.initialNoise(), r.stepNoise(), NoiseSource.seeded(r.seed()));
+    /**
+     * All images of {@code r} in one result; {@code listener} hears (image-steps done, image-steps in all) after
+     * every sampler step. For runs too large to hold in memory, stream them with
+     * {@link #generate(GenerationRequest, int, BatchSink, StepListener)}.
+     */
+    public GenerationResult generate(GenerationRequest r, StepListener listener) {
+        int n = r.count();
+        Accumulator all = new Accumulator(n);
+        generate(r, 0, all, listener);
+        return all.result(info(r), classLabels(), r);
+    }
 
+    /**
+     * Generates the images of {@code r} in micro-batches of {@code batchSize} (0 = {@link #defaultBatchSize()}) and
+     * hands each batch to {@code sink} as soon as it is decoded; {@code listener} hears (image-steps done,
+     * image-steps in all). Every image is the same whatever the batch size (its noise depends only on the seed and
+     * its image index).
+     */
+    public void generate(GenerationRequest r, int batchSize, BatchSink sink, StepListener listener) {
+        if (batchSize < 0) throw new InvalidArgumentException("batchSize", "must be >= 1 (0 = automatic), got " + batchSize);
+        check(r);
+        try {
+            lock.lockInterruptibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DitjException("generation interrupted");
+        }
+        try {
+            int batch = batchSize > 0 ? batchSize : defaultBatchSize();
+            GenerationInfo info = info(r);
+            int n = r.count();
+            long total = (long) n * r.steps();
+            for (int first = 0; first < n; first += batch) {
+                int count = Math.min(batch, n - first);
+                long before = (long) first * r.steps();
+                StepListener progress = (done, steps) -> {
+                    if (Thread.currentThread().isInterrupted()) throw new DitjException("generation interrupted");
+                    listener.stepDone(Math.toIntExact(Math.min(Integer.MAX_VALUE, before + (long) done * count)),
+                            (int) Math.min(Integer.MAX_VALUE, total));
+                };
+                sink.accept(first, generateBatch(r, first, count, info, progress));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Images {@code first .. first + count - 1} of {@code r}, as one batch on the backend. */
+    private GenerationResult generateBatch(GenerationRequest r, int first, int count, GenerationInfo info,
+                                           StepListener listener) {
+        DitConfig c = dit.config();
+        int ch = c.inChannels(), side = c.inputSize(), perImage = ch * side * side;
+        int[] classes = Arrays.copyOfRange(r.classes(), first, first + count);
+        int[] indices = new int[count];
+        for (int i = 0; i < count; i++) indices[i] = r.imageIndex(first + i);
+        Sampler sampler = sampler(r);
+        NoiseSource noise = NoiseSource.recorded(r.initialNoise(), r.stepNoise(), first, r.count(),
+                NoiseSource.seeded(r.seed(), indices));
         // The DiT's activations are still held while the VAE decodes: check both fit before sampling starts.
-        ops.checkMemory(dit.file() + " with " + n + " images", 0, Dit.activationBytes(c, r.cfgScale() != 1f ? 2 * n : n)
-                + VaeDecoder.activationBytes(vae.config(), n, side, side));
-        float[] xT = new float[n * perImage];
-        noise.initial(xT, n, perImage);
+        ops.checkMemory(dit.file() + " with a batch of " + count + " images", 0, count * bytesPerImage());
+        float[] xT = new float[Math.multiplyExact(count, perImage)];
+        noise.initial(xT, count, perImage);
         long t0 = System.nanoTime();
         HostTensor latents = null;
         HostTensor images;
         long t1;
-        try (Tensor x = ops.upload(new HostTensor(Shape.of(n, ch, side, side), xT));
-             GuidedDit model = new GuidedDit(dit.dit(), r.classes(), r.cfgScale(), guided)) {
+        try (Tensor x = ops.upload(new HostTensor(Shape.of(count, ch, side, side), xT));
+             GuidedDit model = new GuidedDit(dit.dit(), classes, r.cfgScale(), Math.max(1, info.guidedChannels()))) {
             sampler.run(ops, model, x, noise, listener);
             ops.synchronize();
             t1 = System.nanoTime();
@@ -143,13 +280,7 @@ public final class Generator implements AutoCloseable {
             images = vae.decode(x);
         }
         long t2 = System.nanoTime();
-        return new GenerationResult(images, latents, t1 - t0, t2 - t1);
-    }
-
-    private static void checkLength(String what, float[] values, long expected) {
-        if (values != null && values.length != expected) {
-            throw new DitjException(what + " has " + values.length + " values, expected " + expected);
-        }
+        return new GenerationResult(images, latents, t1 - t0, t2 - t1, info, classLabels(), classes, indices);
     }
 
     private static Sampler sampler(GenerationRequest r) {
@@ -165,13 +296,58 @@ public final class Generator implements AutoCloseable {
     }
 
     private static String respacing(GenerationRequest r) {
-        if (r.respacing() == null) return Integer.toString(r.steps());
-        GaussianDiffusion d = GaussianDiffusion.create(r.respacing());
-        if (d.steps() != r.steps()) {
-            throw new DitjException("respacing '" + r.respacing() + "' has " + d.steps() + " steps, but " + r.steps()
-                    + " were requested");
+        return r.respacing() != null ? r.respacing() : Integer.toString(r.steps());
+    }
+
+    /** Collects streamed batches into one result (the in-memory {@link #generate(GenerationRequest)}). */
+    private static final class Accumulator implements BatchSink {
+        private final int n;
+        private float[] images, latents;
+        private Shape imageShape, latentShape;
+        private long samplingNanos, decodeNanos;
+
+        Accumulator(int n) {
+            this.n = n;
         }
-        return r.respacing();
+
+        @Override
+        public void accept(int first, GenerationResult b) {
+            images = append(images, b.images(), first);
+            if (imageShape == null) imageShape = withBatch(b.images().shape(), n);
+            if (b.latents() != null) {
+                latents = append(latents, b.latents(), first);
+                if (latentShape == null) latentShape = withBatch(b.latents().shape(), n);
+            }
+            samplingNanos += (long) (b.samplingSeconds() * 1e9);
+            decodeNanos += (long) (b.decodeSeconds() * 1e9);
+        }
+
+        private float[] append(float[] all, HostTensor part, int first) {
+            int per = Math.toIntExact(part.shape().numel() / part.shape().dim(0));
+            if (all == null) {
+                long size = (long) n * per;
+                if (size > Integer.MAX_VALUE - 8) {
+                    throw new DitjException(n + " images do not fit in one result; stream them with a BatchSink");
+                }
+                all = new float[(int) size];
+            }
+            System.arraycopy(part.data(), 0, all, first * per, part.data().length);
+            return all;
+        }
+
+        private static Shape withBatch(Shape s, int n) {
+            int[] d = s.dims();
+            d[0] = n;
+            return Shape.of(d);
+        }
+
+        GenerationResult result(GenerationInfo info, ClassLabels labels, GenerationRequest r) {
+            int[] indices = new int[n];
+            for (int i = 0; i < n; i++) indices[i] = r.imageIndex(i);
+            return new GenerationResult(new HostTensor(imageShape, images),
+                    latents == null ? null : new HostTensor(latentShape, latents), samplingNanos, decodeNanos, info,
+                    labels, r.classes(), indices);
+        }
     }
 
     @Override

@@ -1,6 +1,6 @@
 package dev.ditj.api;
 
-import dev.ditj.DitjException;
+import dev.ditj.InvalidArgumentException;
 
 import java.util.Locale;
 
@@ -25,7 +25,7 @@ public enum SamplerKind {
             if (v.cliName.equals(k)) return v;
         }
         if (k.equals("dpmsolver") || k.equals("dpmpp")) return DPMPP2M;
-        throw new DitjException("unknown sampler '" + s + "' (use ddpm, ddim or dpmpp2m)");
+        throw new InvalidArgumentException("sampler", "'" + s + "' is unknown: use ddpm, ddim or dpmpp2m");
     }
 
     /** Guidance on the first 3 channels for the DiT samplers (official), all channels for DPM-Solver (diffusers). */

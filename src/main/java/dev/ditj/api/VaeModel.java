@@ -16,10 +16,12 @@ import java.nio.file.Path;
 public final class VaeModel implements AutoCloseable {
     private final VaeDecoder decoder;
     private final Path file;
+    private final String sourceSha256;
 
-    private VaeModel(VaeDecoder decoder, Path file) {
+    private VaeModel(VaeDecoder decoder, Path file, String sourceSha256) {
         this.decoder = decoder;
         this.file = file;
+        this.sourceSha256 = sourceSha256;
     }
 
     /** Loads a ditj VAE file; fails first, with a {@link DitjException}, if the backend has no room for the weights. */
@@ -29,7 +31,7 @@ public final class VaeModel implements AutoCloseable {
             ops.checkMemory(file.toString(), w.floatBytes(), w.loadingBytes());
             VaeDecoder d = new VaeDecoder(w.vaeConfig(), w, ops);
             w.checkAllUsed();
-            return new VaeModel(d, file);
+            return new VaeModel(d, file, w.metadata().get(ModelFiles.SOURCE_SHA256_KEY));
         }
     }
 
@@ -66,6 +68,11 @@ public final class VaeModel implements AutoCloseable {
 
     public Path file() {
         return file;
+    }
+
+    /** The SHA-256 of the checkpoint this file was converted from (its provenance metadata), or null. */
+    public String sourceSha256() {
+        return sourceSha256;
     }
 
     @Override

@@ -45,7 +45,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (repeat < 1) throw new DitjException("--repeat must be at least 1");
-        try (Ops ops = backend.get().open(); DitModel m = DitModel.load(model, ops)) {
+        try (Ops ops = backend.open(); DitModel m = DitModel.load(model, ops)) {
             var c = m.config();
             int s = c.inputSize();
             float[] x = new float[batch * c.inChannels() * s * s];

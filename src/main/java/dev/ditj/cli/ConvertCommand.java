@@ -47,6 +47,7 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        DType storage = DType.parseFloat(dtype);
         List<String> names = null;
         if (classNames != null) {
             try {
@@ -57,7 +58,7 @@ final class ConvertCommand implements Callable<Integer> {
         }
         if (generateDefaults != null) generateDefaults = GenerationDefaults.parse(generateDefaults, "--generate-defaults").toJson();
         Converter.Report r = Converter.convert(input, output,
-                new Converter.Options(DType.parseFloat(dtype), numHeads, vaeConfig, names, generateDefaults));
+                new Converter.Options(storage, numHeads, vaeConfig, names, generateDefaults));
         System.out.printf("converted %s (%s, %d tensors, %,d parameters, %s) -> %s%n", input, r.layout(), r.tensors(),
                 r.parameters(), dtype, output);
         return 0;

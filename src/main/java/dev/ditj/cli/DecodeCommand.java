@@ -37,7 +37,7 @@ final class DecodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Ops ops = backend.get().open(); VaeModel m = VaeModel.load(vae, ops)) {
+        try (Ops ops = backend.open(); VaeModel m = VaeModel.load(vae, ops)) {
             HostTensor z = Npys.readFloats(latent, "latent", -1, m.config().latentChannels(), -1, -1);
             HostTensor img = m.decode(z);
             Npys.writeFloats(output, img);

@@ -36,7 +36,7 @@ final class ForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Ops ops = backend.get().open(); DitModel m = DitModel.load(model, ops)) {
+        try (Ops ops = backend.open(); DitModel m = DitModel.load(model, ops)) {
             var c = m.config();
             HostTensor xs = Npys.readFloats(x, "x", -1, c.inChannels(), c.inputSize(), c.inputSize());
             int b = xs.shape().dim(0);

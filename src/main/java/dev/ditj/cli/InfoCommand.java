@@ -1,22 +1,35 @@
 package dev.ditj.cli;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import dev.ditj.DitjException;
+import dev.ditj.api.GenerationInfo;
+import dev.ditj.image.Png;
+import dev.ditj.io.AtomicWrite;
 import dev.ditj.model.DitConfig;
 import dev.ditj.weights.ModelFiles;
 import dev.ditj.weights.WeightStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Show what a ditj model file holds.")
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Show what a ditj model file holds, or how a PNG made by ditj was generated.")
 final class InfoCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE")
     Path file;
 
     @Override
     public Integer call() {
+        if (isPng()) return pngInfo();
         try (WeightStore w = WeightStore.open(file)) {
             System.out.println("file:        " + file);
             if (w.kind().equals(ModelFiles.KIND_DIT)) {
@@ -37,6 +50,45 @@ final class InfoCommand implements Callable<Integer> {
             if (md.containsKey(ModelFiles.CLASS_NAMES_KEY)) {
                 System.out.println("classes:     " + String.join(" | ", w.classNames()));
             }
+        }
+        return 0;
+    }
+
+    private boolean isPng() {
+        if (!Files.isRegularFile(file)) return false;
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] head = in.readNBytes(8);
+            return head.length == 8 && (head[0] & 0xff) == 0x89 && head[1] == 'P' && head[2] == 'N' && head[3] == 'G';
+        } catch (IOException e) {
+            throw new DitjException(file + ": cannot read: " + AtomicWrite.describe(e), e);
+        }
+    }
+
+    /** The generation parameters a PNG carries (its text entries; ditj's own as one field per line). */
+    private int pngInfo() {
+        Map<String, String> text;
+        try {
+            text = Png.readText(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new DitjException(file + ": cannot read: " + AtomicWrite.describe(e), e);
+        } catch (DitjException e) {
+            throw new DitjException(file + ": " + e.getMessage(), e);
+        }
+        System.out.println("file:        " + file);
+        String json = text.get(GenerationInfo.PNG_KEY);
+        if (json == null) {
+            System.out.println(text.isEmpty() ? "no generation parameters (not made by ditj)" : "text entries:");
+            text.forEach((k, v) -> System.out.println("  " + k + ": " + v));
+            return 0;
+        }
+        try {
+            JsonObject o = JsonParser.parseString(json).getAsJsonObject();
+            for (Map.Entry<String, JsonElement> e : o.entrySet()) {
+                JsonElement v = e.getValue();
+                System.out.printf("%-14s%s%n", e.getKey() + ":", v.isJsonPrimitive() ? v.getAsString() : v.toString());
+            }
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new DitjException(file + ": the '" + GenerationInfo.PNG_KEY + "' text entry is not JSON");
         }
         return 0;
     }

@@ -1,8 +1,8 @@
 package dev.ditj.convert;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.ditj.DitjException;
+import dev.ditj.io.Json;
 import dev.ditj.io.RawTensor;
 import dev.ditj.io.SafeTensors;
 import dev.ditj.model.DitConfig;
@@ -156,12 +156,17 @@ public final class Converter {
         }
     }
 
-    private static JsonObject readJson(Path p) {
+    /** A model config.json (diffusers). */
+    static JsonObject readJson(Path p) {
+        String text;
         try {
-            return JsonParser.parseString(Files.readString(p, StandardCharsets.UTF_8)).getAsJsonObject();
-        } catch (IOException | RuntimeException e) {
-            throw new DitjException(p + ": cannot read the VAE config: " + e.getMessage());
+            text = Files.readString(p, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new DitjException(p + ": model config is not UTF-8 text", e);
+        } catch (IOException e) {
+            throw new DitjException(p + ": cannot read the model config: " + e.getMessage(), e);
         }
+        return Json.parseObject(text, p + ": model config");
     }
 
     static String sha256(Path file) {

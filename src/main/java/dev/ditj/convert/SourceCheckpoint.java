@@ -1,7 +1,6 @@
 package dev.ditj.convert;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.ditj.DitjException;
 import dev.ditj.io.CheckpointException;
 import dev.ditj.io.RawTensor;
@@ -11,7 +10,6 @@ import dev.ditj.weights.ModelFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -103,12 +101,7 @@ record SourceCheckpoint(Map<String, RawTensor> tensors, String container, String
         if (!Files.isRegularFile(configFile)) {
             throw new DitjException(dir + ": not a diffusers model folder (no config.json)");
         }
-        JsonObject config;
-        try {
-            config = JsonParser.parseString(Files.readString(configFile, StandardCharsets.UTF_8)).getAsJsonObject();
-        } catch (IOException | RuntimeException e) {
-            throw new DitjException(configFile + ": cannot read the model config: " + e.getMessage());
-        }
+        JsonObject config = Converter.readJson(configFile);
         Path st = folder.resolve("diffusion_pytorch_model.safetensors");
         Path bin = folder.resolve("diffusion_pytorch_model.bin");
         if (Files.isRegularFile(st)) return withContainer(readSafetensors(st, config), "diffusers-folder");

@@ -8,7 +8,8 @@ import java.nio.FloatBuffer;
  * {@code C[M,N] = A[M,K] · B[K,N]} (then an epilogue) in the GotoBLAS structure: C is cut into column strips that
  * run in parallel; each strip walks K in KC blocks, packs its B columns into NR-column micro-panels once per block,
  * packs A rows into MR-row micro-panels MC rows at a time, and runs the {@link MicroKernel} over them. Operands that
- * never change (weights) are packed once, off the heap ({@link PackedA}, {@link PackedB}), and only copied per block.
+ * never change (weights) are packed once, off the heap ({@link PackedA}, {@link PackedB}), and copied onto the heap
+ * where the micro-kernel reads them: a packed B per K block, a packed A once per thread and call.
  *
  * <p>Accumulation is float32 FMA in k order within a KC block, blocks added in k order: the result does not
  * depend on the thread count.
@@ -18,13 +19,12 @@ final class Gemm {
     static final int MR = MicroKernel.MR;
     static final int NR = KERNEL.nr();
     static final int KC = 256;
-    /** Rows of A per block (multiples of MR): activations; a pre-packed A (weights) in taller blocks. */
+    /** Rows of A per block (a multiple of MR). */
     static final int MC = 96;
-    static final int MC_PACKED = 86 * MR;
     static final int NC = 12 * NR;
 
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(
-            () -> new float[][] {new float[MC_PACKED * KC], new float[NC * KC], new float[MR * NR]});
+            () -> new float[][] {new float[MC * KC], new float[NC * KC], new float[MR * NR]});
 
     private Gemm() {
     }
@@ -214,15 +214,43 @@ final class Gemm {
         int bandRows = ceilDiv(ceilDiv(m, bands), MR) * MR;
         bands = ceilDiv(m, bandRows);
         final int nc = stripPanels * NR, stripsF = strips;
+        Object call = new Object();
         par.forEach(strips * bands, t -> {
             int band = t / stripsF, strip = t % stripsF;
             int i0 = band * bandRows, j0 = strip * nc;
-            tile(k, a, b, c, cOff, ldc, epilogue, i0, Math.min(m, i0 + bandRows), j0, Math.min(n, j0 + nc));
+            tile(call, k, a, b, c, cOff, ldc, epilogue, i0, Math.min(m, i0 + bandRows), j0, Math.min(n, j0 + nc));
         });
     }
 
+    /** A thread's copy of a packed A band over all of K, valid for one {@link #multiply} call. */
+    private static final class BandCopy {
+        Object call;
+        int i0;
+        float[] data = new float[0];
+    }
+
+    private static final ThreadLocal<BandCopy> BAND = ThreadLocal.withInitial(BandCopy::new);
+
+    /**
+     * Panels of rows [i0, i1) of a packed A over all of K ({@code [panels][k][MR]}), copied from off the heap once
+     * per thread and call: a convolution's weights are A and every column strip reads all of them, so copying per
+     * strip and K block (as for a packed B) would move them once per strip (170 times in a 256-px VAE's last convs).
+     */
+    private static float[] band(Object call, PackedA a, int i0, int i1) {
+        BandCopy copy = BAND.get();
+        if (copy.call != call || copy.i0 != i0) {
+            int panels = ceilDiv(i1 - i0, MR);
+            int size = panels * MR * a.k;
+            if (copy.data.length < size) copy.data = new float[size];
+            a.panels.copy(copy.data, i0 / MR, panels, 0, a.k);
+            copy.call = call;
+            copy.i0 = i0;
+        }
+        return copy.data;
+    }
+
     /** Rows [i0, i1) × columns [j0, j1) of C: for each K block, the B block is packed once and every row reuses it. */
-    private static void tile(int k, A a, B b, float[] c, int cOff, int ldc, Epilogue epilogue,
+    private static void tile(Object call, int k, A a, B b, float[] c, int cOff, int ldc, Epilogue epilogue,
                              int i0, int i1, int j0, int j1) {
         int nc = j1 - j0;
         float[][] buffers = BUFFERS.get();
@@ -232,23 +260,33 @@ final class Gemm {
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
             b.pack(bData, j0, nc, k0, kc);
-            int mcMax = a instanceof PackedA ? MC_PACKED : MC;
-            for (int ic = i0; ic < i1; ic += mcMax) {
-                int mc = Math.min(mcMax, i1 - ic);
-                a.pack(aData, ic, mc, k0, kc);
+            for (int ic = i0; ic < i1; ic += MC) {
+                int mc = Math.min(MC, i1 - ic);
+                float[] aPanels;
+                int aBase, aStride;
+                if (a instanceof PackedA pa) {
+                    aPanels = band(call, pa, i0, i1);
+                    aStride = pa.k * MR;
+                    aBase = ((ic - i0) / MR) * aStride + k0 * MR;
+                } else {
+                    aPanels = aData;
+                    a.pack(aData, ic, mc, k0, kc);
+                    aStride = kc * MR;
+                    aBase = 0;
+                }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = Math.min(NR, nc - jr);
                     int bOff = (jr / NR) * kc * NR;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = Math.min(MR, mc - ir);
-                        int aOff = (ir / MR) * kc * MR;
+                        int aOff = aBase + (ir / MR) * aStride;
                         int co = cOff + (ic + ir) * ldc + j0 + jr;
                         if (mr == MR && nr == NR) {
-                            KERNEL.run(kc, aData, aOff, bData, bOff, c, co, ldc);
+                            KERNEL.run(kc, aPanels, aOff, bData, bOff, c, co, ldc);
                         } else {
                             // Edge: the full MR x NR block in scratch, then add the part inside C.
                             java.util.Arrays.fill(tile, 0f);
-                            KERNEL.run(kc, aData, aOff, bData, bOff, tile, 0, NR);
+                            KERNEL.run(kc, aPanels, aOff, bData, bOff, tile, 0, NR);
                             for (int i = 0; i < mr; i++) {
                                 int row = co + i * ldc;
                                 for (int j = 0; j < nr; j++) c[row + j] += tile[i * NR + j];

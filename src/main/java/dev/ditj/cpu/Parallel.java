@@ -1,5 +1,7 @@
 package dev.ditj.cpu;
 
+import dev.ditj.DitjException;
+
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -46,15 +48,24 @@ public final class Parallel implements AutoCloseable {
         } catch (Throwable t) {
             failure = t;
         }
+        // Helpers write into shared outputs: wait for every one of them, even when interrupted, before returning.
+        boolean interrupted = false;
         for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (failure == null) failure = e.getCause();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) failure = e;
+            while (true) {
+                try {
+                    f.get();
+                    break;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (failure == null) failure = e.getCause();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+            if (failure == null) failure = new DitjException("interrupted");
         }
         if (failure instanceof RuntimeException re) throw re;
         if (failure instanceof Error err) throw err;

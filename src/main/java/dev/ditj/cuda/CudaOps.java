@@ -2,8 +2,10 @@ package dev.ditj.cuda;
 
 import dev.ditj.DitjException;
 import dev.ditj.tensor.DType;
+import dev.ditj.tensor.FloatFormats;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
+import dev.ditj.tensor.Precision;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
 
@@ -23,23 +25,51 @@ import java.util.Map;
  * — a GPU through JCuda or the emulator. Tensors live in device memory handed out by a caching pool, so once a
  * model, its workspace and a sampler's buffers exist, a sampling loop allocates nothing; only the final image (or
  * latent on request) comes back to the host. Launches are asynchronous; {@link #read} synchronizes.
+ *
+ * <p>{@link Precision}: FP32 runs every op in float32 (linear_f32). BF16 runs the linear layers on tensor cores
+ * (kernels/gemm_bf16.cu, tile and split-K chosen per shape by {@link GemmPlan}): linear weights are converted to
+ * bf16 once, at upload ({@link #constant}); a {@link ActivationKind#LINEAR_INPUT} activation is a bf16 tensor that
+ * its producer writes rounded (modulatedLayerNorm, a linear's epilogue, silu, patchify, timestepFrequencies; other
+ * producers through a float32 stand-in and a rounding pass), so the GEMM reads it as is; any other float32 operand
+ * is converted by a pass (convert_bf16_rows) right before the GEMM. Accumulation stays fp32, and every tensor other
+ * than those GEMM operands (the residual stream, modulations) stays fp32. Attention runs on tensor cores
+ * (kernels/attention_bf16.cu, chosen by {@link AttentionPlan}) from a bf16 qkv, which {@link #selfAttention}'s
+ * projection writes directly (a bf16-output GEMM) and {@link #attention} converts from fp32.
  */
 public final class CudaOps implements Ops {
-    private static final String[] MODULES = {"elementwise", "gemm", "conv", "attention", "norm", "embed", "layout", "sampler"};
+    private static final String[] MODULES = {"elementwise", "gemm", "gemm_bf16", "conv", "attention", "attention_bf16", "norm",
+            "embed", "layout", "sampler"};
     private static final int BLOCK = 256;
     private static final int MAX_GRID = 4096;
 
     private final Device device;
     private final String name;
+    private final Precision precision;
     private final Map<String, Device.Kernel> kernels = new HashMap<>();
     private final Pool pool = new Pool();
     private ByteBuffer staging = ByteBuffer.allocateDirect(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
     /** Device scratch for small per-call vectors (channel affine factors). */
     private final Tensor scratch;
+    /**
+     * Per-call temporaries: the bf16 linear's converted activation operand, a weight operand and split-K partial
+     * sums; the float32 stand-in of a bf16 output ({@link #throughFloat32}).
+     */
+    private final Workspace bf16Activations = new Workspace(), bf16Weights = new Workspace(), splitK = new Workspace(),
+            float32StandIn = new Workspace();
+    /** The bf16 qkv of the tensor-core attention. */
+    private final Workspace bf16Qkv = new Workspace();
+    /** The largest host-to-device copy at a time: bigger uploads go in pieces (the staging buffer is kept). */
+    private static final int STAGING_MAX = 1 << 24;
 
+    /** A float32 backend. */
     public CudaOps(Device device, String name) {
+        this(device, name, Precision.FP32);
+    }
+
+    public CudaOps(Device device, String name, Precision precision) {
         this.device = device;
         this.name = name;
+        this.precision = precision;
         for (String m : MODULES) {
             Device.Module module = device.load(m, ptx(m));
             for (String entry : entries(ptx(m))) kernels.put(entry, module.kernel(entry));
@@ -51,9 +81,19 @@ public final class CudaOps implements Ops {
         return device;
     }
 
+    public Precision precision() {
+        return precision;
+    }
+
     @Override
     public String name() {
         return name;
+    }
+
+    /** Free device memory plus the pool's cached buffers (which a new allocation may reclaim). */
+    @Override
+    public long memoryAvailable() {
+        return device.memoryInfo()[0] + pool.cachedBytes();
     }
 
     static String ptx(String module) {
@@ -83,23 +123,34 @@ public final class CudaOps implements Ops {
 
     // ------------------------------------------------------------------------------------------------ memory
 
-    /** A device buffer: a pointer into a pooled allocation, or a view of one. */
+    /**
+     * A device buffer: a pointer into a pooled allocation, or a view of one. A BF16 tensor is a GEMM operand, a
+     * linear weight [N, K] or a {@link ActivationKind#LINEAR_INPUT} activation [.., K]: rows of K values stored
+     * {@code ld} elements apart ({@link #bf16Stride}).
+     */
     final class CudaTensor implements Tensor {
         final long ptr;
         final Shape shape;
         final DType dtype;
         final long bytes;
         final boolean owner;
+        /** Row stride in elements of a BF16 tensor (0 for other tensors). */
+        final int ld;
         /** Host copy of an int32 tensor (labels), so ops can validate them without reading the device. */
         int[] hostInts;
         boolean closed;
 
         CudaTensor(long ptr, Shape shape, DType dtype, long bytes, boolean owner) {
+            this(ptr, shape, dtype, bytes, owner, 0);
+        }
+
+        CudaTensor(long ptr, Shape shape, DType dtype, long bytes, boolean owner, int ld) {
             this.ptr = ptr;
             this.shape = shape;
             this.dtype = dtype;
             this.bytes = bytes;
             this.owner = owner;
+            this.ld = ld;
         }
 
         @Override
@@ -147,6 +198,12 @@ public final class CudaOps implements Ops {
             return p;
         }
 
+        synchronized long cachedBytes() {
+            long n = 0;
+            for (Map.Entry<Long, ArrayDeque<Long>> e : free.entrySet()) n += e.getKey() * e.getValue().size();
+            return n;
+        }
+
         /** Frees every cached (unused) buffer; true if there was any. */
         synchronized boolean releaseCached() {
             boolean any = false;
@@ -172,13 +229,43 @@ public final class CudaOps implements Ops {
         }
     }
 
+    /**
+     * Device memory for per-call temporaries, taken from the pool and kept: it only grows, and an outgrown buffer
+     * stays allocated until close, because a captured graph may still use it.
+     */
+    private final class Workspace {
+        private long ptr, bytes = -1;
+
+        long at(long need) {
+            if (need > bytes) {
+                ptr = pool.take(need);
+                bytes = need;
+            }
+            return ptr;
+        }
+    }
+
     private CudaTensor cuda(Tensor t) {
         if (t instanceof CudaTensor c && !c.closed) return c;
         throw new IllegalArgumentException("tensor " + t + " does not belong to this CUDA backend (or is closed)");
     }
 
+    /** The device pointer of a float32 or int32 operand (0 for null). */
     private long p(Tensor t) {
-        return t == null ? 0L : cuda(t).ptr;
+        if (t == null) return 0L;
+        CudaTensor c = cuda(t);
+        if (c.dtype == DType.BF16) throw new IllegalArgumentException(c + " is a bf16 GEMM operand: only linear reads it");
+        return c.ptr;
+    }
+
+    private boolean isBf16(Tensor t) {
+        return cuda(t).dtype == DType.BF16;
+    }
+
+    /** Whether every pointer is 16-byte aligned (the vector paths of the memory-bound kernels). */
+    private static boolean aligned16(long... pointers) {
+        for (long q : pointers) if ((q & 15) != 0) return false;
+        return true;
     }
 
     private CudaTensor allocate(Shape shape, DType dtype) {
@@ -196,6 +283,16 @@ public final class CudaOps implements Ops {
         return allocate(shape, DType.I32);
     }
 
+    /** In BF16 mode a linear input is a bf16 tensor with rows of {@link #bf16Stride} elements. */
+    @Override
+    public Tensor alloc(Shape shape, ActivationKind kind) {
+        int cols = shape.numel() == 0 ? 0 : shape.dim(-1);
+        if (precision != Precision.BF16 || kind != ActivationKind.LINEAR_INPUT || cols == 0) return alloc(shape);
+        int ld = bf16Stride(cols);
+        long bytes = 2L * (shape.numel() / cols) * ld;
+        return new CudaTensor(pool.take(bytes), shape, DType.BF16, bytes, true, ld);
+    }
+
     @Override
     public Tensor upload(HostTensor host) {
         Tensor t = alloc(host.shape());
@@ -203,9 +300,59 @@ public final class CudaOps implements Ops {
         return t;
     }
 
+    /** In BF16 mode a linear weight [N, K] is stored as bf16 (rounded to nearest even), rows of {@link #bf16Stride}. */
+    @Override
+    public Tensor constant(HostTensor host, ConstantKind kind) {
+        if (precision != Precision.BF16 || kind != ConstantKind.LINEAR_WEIGHT) return upload(host);
+        int n = host.shape().dim(0), k = Math.toIntExact(host.shape().numel() / n), ld = bf16Stride(k);
+        long bytes = 2L * n * ld;
+        CudaTensor t = new CudaTensor(pool.take(bytes), host.shape(), DType.BF16, bytes, true, ld);
+        writeBf16Rows(t, host.data());
+        return t;
+    }
+
+    /** Writes float32 rows [.., K] into a bf16 tensor, rounded to nearest even, the row padding zero. */
+    private void writeBf16Rows(CudaTensor t, float[] v) {
+        int k = t.shape.dim(-1), ld = t.ld;
+        toDevice(t.ptr, v.length / k, 2 * ld, (b, first, count) -> {
+            for (int r = 0; r < count; r++) {
+                long row = (first + r) * k;
+                for (int c = 0; c < ld; c++) b.putShort(2 * (r * ld + c), c < k ? FloatFormats.floatToBf16(v[(int) row + c]) : 0);
+            }
+        });
+    }
+
+    /** Fills a staging buffer with items [first, first + count) (absolute puts from index 0). */
+    private interface StagingFill {
+        void put(ByteBuffer b, long first, int count);
+    }
+
+    /**
+     * Copies {@code count} items of {@code itemBytes} each to device memory at {@code dst}, through the staging buffer
+     * in pieces of at most {@link #STAGING_MAX} bytes (so a big weight does not leave a big buffer behind).
+     */
+    private void toDevice(long dst, long count, int itemBytes, StagingFill fill) {
+        long per = Math.max(1, STAGING_MAX / itemBytes);
+        for (long first = 0; first < count; first += per) {
+            int n = (int) Math.min(per, count - first);
+            ByteBuffer b = staging((long) n * itemBytes);
+            fill.put(b, first, n);
+            device.copyToDevice(dst + first * itemBytes, b);
+        }
+    }
+
+    /**
+     * Row stride of a bf16 GEMM operand with k columns: a multiple of 16 elements, so rows start on 32-byte sectors
+     * (cp.async needs 16-byte rows; sector-aligned rows keep every 64-byte k step within 2 sectors).
+     */
+    static int bf16Stride(int k) {
+        return (k + 15) / 16 * 16;
+    }
+
     @Override
     public Tensor view(Tensor base, Shape shape) {
         CudaTensor b = cuda(base);
+        if (b.dtype == DType.BF16) throw new IllegalArgumentException(b + " is a bf16 GEMM operand: it has no views");
         long bytes = shape.numel() * b.dtype.bytes;
         if (bytes > b.bytes) throw new IllegalArgumentException("view " + shape + " exceeds its base " + b.shape);
         return new CudaTensor(b.ptr, shape, b.dtype, bytes, false);
@@ -219,13 +366,16 @@ public final class CudaOps implements Ops {
         return staging;
     }
 
+    /** Float32 values, or, into a bf16 tensor, the values rounded to bf16. */
     @Override
     public void write(Tensor dst, float[] values) {
         CudaTensor t = cuda(dst);
         if (t.shape.numel() != values.length) throw new IllegalArgumentException(values.length + " values for " + t);
-        ByteBuffer b = staging(4L * values.length);
-        b.asFloatBuffer().put(values);
-        device.copyToDevice(t.ptr, b);
+        if (t.dtype == DType.BF16) {
+            writeBf16Rows(t, values);
+            return;
+        }
+        toDevice(t.ptr, values.length, 4, (b, first, count) -> b.asFloatBuffer().put(values, (int) first, count));
     }
 
     @Override
@@ -242,6 +392,13 @@ public final class CudaOps implements Ops {
     public float[] read(Tensor src) {
         CudaTensor t = cuda(src);
         float[] out = new float[t.shape.size()];
+        if (t.dtype == DType.BF16) {
+            int k = t.shape.dim(-1), n = out.length / k;
+            ByteBuffer b = staging(t.bytes);
+            device.copyToHost(b, t.ptr);
+            for (int r = 0; r < n; r++) for (int c = 0; c < k; c++) out[r * k + c] = FloatFormats.bf16ToFloat(b.getShort(2 * (r * t.ld + c)));
+            return out;
+        }
         ByteBuffer b = staging(4L * out.length);
         device.copyToHost(b, t.ptr);
         b.rewind();
@@ -314,6 +471,23 @@ public final class CudaOps implements Ops {
         device.launch(kernel(kernel), new int[] {grid, 1, 1}, new int[] {BLOCK, 1, 1}, 0, args);
     }
 
+    /** A grid-stride elementwise kernel that takes 4 elements per thread where it can (ditj_for_vec4). */
+    private void elementwise4(String kernel, long n, Object... args) {
+        elementwise(kernel, (n + 3) / 4, args);
+    }
+
+    /**
+     * Runs {@code op} on a float32 stand-in for the bf16 tensor {@code out}, then rounds the result into out: the
+     * bf16 output of a producer that writes only float32 (the rounding pass the GEMM would otherwise make).
+     */
+    private void throughFloat32(Tensor out, java.util.function.Consumer<Tensor> op) {
+        CudaTensor o = cuda(out);
+        int cols = o.shape.dim(-1);
+        long rows = o.shape.numel() / cols, bytes = 4 * o.shape.numel(), f = float32StandIn.at(bytes);
+        op.accept(new CudaTensor(f, o.shape, DType.F32, bytes, false));
+        elementwise("convert_bf16_rows", rows * o.ld, o.ptr, f, (int) rows, cols, o.ld, 0);
+    }
+
     private static int ceilDiv(long a, int b) {
         return (int) ((a + b - 1) / b);
     }
@@ -328,24 +502,100 @@ public final class CudaOps implements Ops {
 
     @Override
     public void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act) {
-        int n = w.dim(0), k = w.dim(1), m = Ops.linearRows(out, x, w);
-        device.launch(kernel("linear_f32"), new int[] {ceilDiv(n, 64), ceilDiv(m, 64), 1}, new int[] {256, 1, 1}, 0,
-                p(out), p(x), p(w), p(bias), m, n, k, activation(act));
+        linear(out, x, w, bias, act, null, null, 0, 1, null);
+    }
+
+    /** x += gate ⊙ (a·wᵀ + bias) in one GEMM: the gated residual is the linear kernels' epilogue. */
+    @Override
+    public void linearGatedResidual(Tensor x, Tensor a, Tensor w, Tensor bias, Tensor mod, int gateChunk, int tokens) {
+        linear(x, a, w, bias, Activation.NONE, x, mod, gateChunk, tokens, null);
+    }
+
+    /**
+     * {@link #linear} with the fused epilogue of the linear kernels: with a {@code residual}, out = residual +
+     * gate ⊙ act(x·wᵀ + bias), the gate being chunk {@code gateChunk} of {@code mod [B, k·N]} for the row's sample
+     * (row / tokens), or 1 without {@code mod}; residual may be out itself. {@code plan} forces a bf16 tile and
+     * split count (null: {@link GemmPlan#choose}). A bf16 x is read as it is; a bf16 out gets the rounded result
+     * (rows of its own stride; e.g. the internal qkv of {@link #selfAttention}); a residual needs a float32 out.
+     */
+    void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act, Tensor residual, Tensor mod, int gateChunk,
+                int tokens, GemmPlan plan) {
+        int n = w.dim(0), k = Math.toIntExact(w.numel() / n), m = Ops.linearRows(out, x, w);
+        long gate = mod == null ? 0L : p(mod) + 4L * gateChunk * n;
+        int gateStride = mod == null ? 0 : mod.dim(-1);
+        Object[] epilogue = {p(bias), activation(act), p(residual), gate, gateStride, tokens};
+        if (precision == Precision.FP32 && plan == null) {
+            device.launch(kernel("linear_f32"), new int[] {ceilDiv(n, 64), ceilDiv(m, 64), 1}, new int[] {256, 1, 1}, 0,
+                    concat(new Object[] {p(out), p(x), weightF32(w), m, n, k}, epilogue));
+            return;
+        }
+        CudaTensor xt = cuda(x), ot = cuda(out), wt = cuda(w);
+        long a = xt.ptr;
+        int lda = xt.ld;
+        if (xt.dtype == DType.BF16) {      // written in bf16 by its producer: read as it is
+            if (x.dim(-1) != k) throw new IllegalArgumentException("linear: bf16 x " + x.shape() + " must have rows of " + k);
+        } else {
+            lda = bf16Stride(k);
+            a = bf16Activations.at(2L * m * lda);
+            elementwise("convert_bf16_rows", (long) m * lda, a, p(x), m, k, lda, 0);
+        }
+        long wp = wt.ptr;
+        int ldw = wt.ld;
+        if (wt.dtype != DType.BF16) {       // a float32 weight (not uploaded as a constant): converted per call
+            ldw = bf16Stride(k);
+            wp = bf16Weights.at(2L * n * ldw);
+            elementwise("convert_bf16_rows", (long) n * ldw, wp, wt.ptr, n, k, ldw, 0);
+        }
+        boolean bf16Out = ot.dtype == DType.BF16;
+        if (bf16Out && (residual != null || out.dim(-1) != n)) {
+            throw new IllegalArgumentException("linear: bf16 out " + out.shape() + " needs rows of " + n + " and no residual");
+        }
+        int ldc = bf16Out ? ot.ld : n;
+        GemmPlan g = plan != null ? plan : GemmPlan.choose(m, n, k, device.multiprocessors());
+        if (g.splits() == 1) {
+            device.launch(kernel(g.kernel(bf16Out)), g.grid(), g.block(), g.sharedBytes(),
+                    concat(new Object[] {ot.ptr, a, wp, m, n, k, lda, ldw, ldc, g.kSplit()}, epilogue));
+        } else {            // raw partial sums per split, then their sum in split order through the epilogue
+            long ws = splitK.at(g.workspaceBytes());
+            device.launch(kernel(g.kernel(false)), g.grid(), g.block(), g.sharedBytes(),
+                    ws, a, wp, m, n, k, lda, ldw, n, g.kSplit(), 0L, 0, 0L, 0L, 0, 1);
+            elementwise4("linear_splitk_reduce_" + (bf16Out ? "bf16" : "f32"), (long) m * n,
+                    concat(new Object[] {ot.ptr, ldc, ws, g.splits(), m, n}, epilogue));
+        }
+    }
+
+    private long weightF32(Tensor w) {
+        CudaTensor t = cuda(w);
+        if (t.dtype == DType.BF16) throw new IllegalArgumentException(t + " is a bf16 weight; the fp32 linear needs fp32");
+        return t.ptr;
+    }
+
+    private static Object[] concat(Object[] a, Object[] b) {
+        Object[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 
     @Override
     public void add(Tensor out, Tensor a, Tensor b) {
-        elementwise("add_f32", out.numel(), p(out), p(a), p(b), out.numel());
+        elementwise4("add_f32", out.numel(), p(out), p(a), p(b), out.numel());
     }
 
+    /** Into a bf16 out: the operand conversion pass with SiLU applied, one pass. */
     @Override
     public void silu(Tensor out, Tensor x) {
-        elementwise("silu_f32", out.numel(), p(out), p(x), out.numel());
+        if (isBf16(out)) {
+            CudaTensor o = cuda(out);
+            int cols = out.dim(-1), rows = Math.toIntExact(out.numel() / cols);
+            elementwise("convert_bf16_rows", (long) rows * o.ld, o.ptr, p(x), rows, cols, o.ld, activation(Activation.SILU));
+            return;
+        }
+        elementwise4("silu_f32", out.numel(), p(out), p(x), out.numel());
     }
 
     @Override
     public void addTokenTable(Tensor x, Tensor rows, int tokens) {
-        elementwise("add_token_table_f32", x.numel(), p(x), p(rows), x.numel(), rows.numel());
+        elementwise4("add_token_table_f32", rows.numel(), p(x), p(rows), x.numel(), rows.numel());
     }
 
     @Override
@@ -363,42 +613,120 @@ public final class CudaOps implements Ops {
     @Override
     public void timestepFrequencies(Tensor out, Tensor t, Tensor freqs) {
         int batch = t.dim(0), half = freqs.dim(0);
-        elementwise("timestep_frequencies_f32", (long) batch * half, p(out), p(t), p(freqs), batch, half);
+        if (isBf16(out)) {
+            elementwise("timestep_frequencies_bf16", (long) batch * half, cuda(out).ptr, cuda(out).ld, p(t), p(freqs), batch, half);
+        } else {
+            elementwise("timestep_frequencies_f32", (long) batch * half, p(out), p(t), p(freqs), batch, half);
+        }
     }
 
+    /** Rows per block and float4 registers per lane of modulated_layernorm (LN_ROWS, LN_VEC in norm.cu). */
+    static final int LN_ROWS = 16, LN_VEC = 12;
+    /** Rows per thread of gated_residual_f32 (GR_ROWS in elementwise.cu). */
+    static final int GR_ROWS = 16;
+
+    /** The rows of x as {@code batch} samples of {@code tokens} rows (the layout of the adaLN ops). */
+    private static int samples(Tensor x, int tokens) {
+        long rows = x.numel() / x.dim(-1);
+        if (tokens <= 0 || rows % tokens != 0) throw new IllegalArgumentException(x + " does not hold rows of " + tokens + " tokens");
+        return Math.toIntExact(rows / tokens);
+    }
+
+    /** Into a bf16 out the normalised rows are rounded once, at the store: the GEMM reads them without a pass. */
     @Override
     public void modulatedLayerNorm(Tensor out, Tensor x, Tensor mod, int shiftChunk, int scaleChunk, int tokens, float eps) {
-        int h = x.dim(-1), rows = Math.toIntExact(x.numel() / h);
-        device.launch(kernel("modulated_layernorm_f32"), new int[] {ceilDiv(rows, 8), 1, 1}, new int[] {256, 1, 1}, 0,
-                p(out), p(x), p(mod), rows, h, tokens, mod.dim(-1), shiftChunk, scaleChunk, eps);
+        int h = x.dim(-1), batch = samples(x, tokens), stride = mod.dim(-1);
+        CudaTensor o = cuda(out);
+        boolean bf16 = o.dtype == DType.BF16;
+        if (out.numel() != x.numel() || out.dim(-1) != h) {
+            throw new IllegalArgumentException("modulatedLayerNorm: out " + out + " for x " + x);
+        }
+        int ld = bf16 ? o.ld : h;
+        boolean vec = h % 4 == 0 && h <= 128 * LN_VEC && stride % 4 == 0 && ld % 4 == 0 && aligned16(p(x), p(mod), o.ptr);
+        int[] grid = {ceilDiv(tokens, LN_ROWS), batch, 1}, block = {256, 1, 1};
+        int shared = vec ? 8 * h : 0;
+        Object[] rest = {p(x), p(mod), h, tokens, stride, shiftChunk, scaleChunk, eps, vec ? 1 : 0};
+        if (bf16) device.launch(kernel("modulated_layernorm_bf16"), grid, block, shared, concat(new Object[] {o.ptr, ld}, rest));
+        else device.launch(kernel("modulated_layernorm_f32"), grid, block, shared, concat(new Object[] {o.ptr}, rest));
     }
 
     @Override
     public void gatedResidual(Tensor x, Tensor y, Tensor mod, int gateChunk, int tokens) {
-        int h = x.dim(-1);
-        elementwise("gated_residual_f32", x.numel(), p(x), p(y), p(mod), x.numel(), h, tokens, mod.dim(-1), gateChunk);
+        int h = x.dim(-1), batch = samples(x, tokens), stride = mod.dim(-1);
+        boolean vec = h % 4 == 0 && stride % 4 == 0 && aligned16(p(x), p(y), p(mod));
+        device.launch(kernel("gated_residual_f32"), new int[] {ceilDiv(h, 128 * (vec ? 4 : 1)), ceilDiv(tokens, GR_ROWS), batch},
+                new int[] {128, 1, 1}, 0, p(x), p(y), p(mod), h, tokens, stride, gateChunk, vec ? 1 : 0);
     }
 
     @Override
     public void attention(Tensor out, Tensor qkv, int batch, int tokens, int heads, float scale) {
-        int hd = out.dim(-1) / heads;
-        boolean small = hd <= 128;
-        if (hd > 512) throw new DitjException("attention head dim " + hd + " is above the kernels' limit of 512");
-        int warps = small ? 8 : 4, keyTile = small ? 32 : 16;
-        int shared = (keyTile + warps) * (hd + 1) * 4;
-        device.launch(kernel(small ? "attention_f32_d128" : "attention_f32_d512"),
-                new int[] {ceilDiv(tokens, warps), heads, batch}, new int[] {32 * warps, 1, 1}, shared,
-                p(out), p(qkv), tokens, heads, hd, scale);
+        if (isBf16(out)) {      // the attention kernels write float32: rounded by a pass (the seam for a bf16 output)
+            throughFloat32(out, f -> attention(f, qkv, batch, tokens, heads, scale));
+            return;
+        }
+        AttentionPlan plan = AttentionPlan.choose(precision, batch, tokens, heads, out.dim(-1) / heads);
+        long q = p(qkv);
+        if (plan.bf16()) {   // the tensor-core kernel reads bf16: a conversion pass (selfAttention needs none)
+            long rows = (long) batch * tokens, cols = 3L * out.dim(-1);
+            q = bf16Qkv.at(2 * rows * cols);
+            elementwise("convert_bf16_rows", rows * cols, q, p(qkv), (int) rows, (int) cols, (int) cols, 0);
+        }
+        attention(plan, out, q, scale);
+    }
+
+    /** In BF16 with a tensor-core head dim, the projection writes qkv in bf16 and the attention reads it. */
+    @Override
+    public void selfAttention(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor qkv, int batch, int tokens, int heads,
+                              float scale) {
+        AttentionPlan plan = AttentionPlan.choose(precision, batch, tokens, heads, out.dim(-1) / heads);
+        if (!plan.bf16()) {
+            Ops.super.selfAttention(out, x, w, bias, qkv, batch, tokens, heads, scale);
+            return;
+        }
+        if (isBf16(out)) {
+            throughFloat32(out, f -> selfAttention(f, x, w, bias, qkv, batch, tokens, heads, scale));
+            return;
+        }
+        int rows = batch * tokens, n = 3 * out.dim(-1);
+        long bytes = 2L * rows * n;
+        CudaTensor q = new CudaTensor(bf16Qkv.at(bytes), Shape.of(rows, n), DType.BF16, bytes, false, n);
+        linear(q, x, w, bias, Activation.NONE);
+        attention(plan, out, q.ptr, scale);
+    }
+
+    /** The attention kernel of {@code plan} on qkv at {@code q} (bf16 for a tensor-core plan, rows 3H apart). */
+    private void attention(AttentionPlan plan, Tensor out, long q, float scale) {
+        Object[] args = plan.bf16()
+                ? new Object[] {p(out), q, plan.tokens(), plan.heads(), 3 * out.dim(-1), scale}
+                : new Object[] {p(out), q, plan.tokens(), plan.heads(), plan.headDim(), scale};
+        device.launch(kernel(plan.kernelName()), plan.grid(), plan.block(), plan.sharedBytes(), args);
+    }
+
+    /** Floats of a layout kernel's shared tile (48 KiB, the default limit of dynamic shared memory). */
+    private static final int LAYOUT_TILE_FLOATS = 12288;
+
+    /**
+     * The launch of a tiled patchify / unpatchify: blocks of {@code span} tokens of one token row (as many as the
+     * shared tile [span][features + 1] holds), grid (ceil(G / span), G, B); the span is the kernel's last argument.
+     */
+    private void layout(String kernel, int batch, int side, int patch, int features, Object... args) {
+        int g = side / patch, span = Math.min(g, LAYOUT_TILE_FLOATS / (features + 1));
+        if (span == 0) throw new DitjException(kernel + ": " + features + " features per patch exceed the kernel's tile");
+        device.launch(kernel(kernel), new int[] {ceilDiv(g, span), g, batch}, new int[] {256, 1, 1}, 4 * span * (features + 1),
+                concat(args, new Object[] {span}));
     }
 
     @Override
     public void patchify(Tensor out, Tensor x, int patch) {
-        elementwise("patchify_f32", out.numel(), p(out), p(x), out.numel(), x.dim(1), x.dim(2), patch);
+        int ch = x.dim(1), side = x.dim(2), f = ch * patch * patch;
+        if (isBf16(out)) layout("patchify_bf16", x.dim(0), side, patch, f, cuda(out).ptr, cuda(out).ld, p(x), ch, side, patch);
+        else layout("patchify_f32", x.dim(0), side, patch, f, p(out), p(x), ch, side, patch);
     }
 
     @Override
     public void unpatchify(Tensor out, Tensor x, int patch, int channels) {
-        elementwise("unpatchify_f32", out.numel(), p(out), p(x), out.numel(), channels, out.dim(2), patch);
+        int side = out.dim(2);
+        layout("unpatchify_f32", out.dim(0), side, patch, patch * patch * channels, p(out), p(x), channels, side, patch);
     }
 
     // ------------------------------------------------------------------------------------------------ convolution
@@ -452,13 +780,13 @@ public final class CudaOps implements Ops {
 
     @Override
     public void cfgCombine(Tensor out, Tensor modelOut, int guidedChannels, float scale) {
-        elementwise("cfg_combine_f32", out.numel(), p(out), p(modelOut), out.numel(), out.dim(1),
+        elementwise4("cfg_combine_f32", out.numel(), p(out), p(modelOut), out.numel(), out.dim(1),
                 out.shape().numelFrom(2), guidedChannels, scale);
     }
 
     @Override
     public void ddpmStep(Tensor x, Tensor modelOut, Tensor noise, DdpmCoefficients k) {
-        elementwise("ddpm_step_f32", x.numel(), p(x), p(modelOut), p(noise), x.numel(), x.dim(1), modelOut.dim(1),
+        elementwise4("ddpm_step_f32", x.numel(), p(x), p(modelOut), p(noise), x.numel(), x.dim(1), modelOut.dim(1),
                 x.shape().numelFrom(2), k.sqrtRecipAlphasCumprod(), k.sqrtRecipm1AlphasCumprod(),
                 k.posteriorMeanCoef1(), k.posteriorMeanCoef2(), k.minLog(), k.maxLog(), k.learnedVariance() ? 1 : 0,
                 k.fixedLogVariance(), k.addNoise() ? 1 : 0);
@@ -466,14 +794,14 @@ public final class CudaOps implements Ops {
 
     @Override
     public void ddimStep(Tensor x, Tensor modelOut, Tensor noise, DdimCoefficients k) {
-        elementwise("ddim_step_f32", x.numel(), p(x), p(modelOut), p(noise), x.numel(), x.dim(1), modelOut.dim(1),
+        elementwise4("ddim_step_f32", x.numel(), p(x), p(modelOut), p(noise), x.numel(), x.dim(1), modelOut.dim(1),
                 x.shape().numelFrom(2), k.sqrtRecipAlphasCumprod(), k.sqrtRecipm1AlphasCumprod(),
                 k.sqrtAlphasCumprodPrev(), k.sigma(), k.sqrtOneMinusPrevMinusSigma2(), k.addNoise() ? 1 : 0);
     }
 
     @Override
     public void dpmSolverStep(Tensor x, Tensor modelOut, Tensor x0, Tensor x0Prev, DpmSolverCoefficients k) {
-        elementwise("dpm_solver_step_f32", x.numel(), p(x), p(modelOut), p(x0), k.secondOrder() ? p(x0Prev) : 0L,
+        elementwise4("dpm_solver_step_f32", x.numel(), p(x), p(modelOut), p(x0), k.secondOrder() ? p(x0Prev) : 0L,
                 x.numel(), x.dim(1), modelOut.dim(1), x.shape().numelFrom(2), k.sigmaS(), k.alphaS(), k.ratio(), k.a(),
                 k.secondOrder() ? 1 : 0, k.invR0());
     }

@@ -15,6 +15,9 @@ public interface Device extends AutoCloseable {
     /** e.g. "NVIDIA H100 80GB HBM3 (sm_90)" or "emulated device". */
     String name();
 
+    /** Streaming multiprocessors: how many blocks run at once decides how a GEMM is tiled (see GemmPlan). */
+    int multiprocessors();
+
     /** Loads a PTX module; unsupported content is reported here, not at launch. */
     Module load(String name, String ptx);
 

@@ -35,6 +35,7 @@ public final class JCudaDevice implements Device {
     private final CUcontext context = new CUcontext();
     private final CUstream stream = new CUstream();
     private final String name;
+    private final int multiprocessors;
     private List<Pointer> captureRegistered;
     private boolean closed;
 
@@ -50,6 +51,9 @@ public final class JCudaDevice implements Device {
         int[] major = new int[1], minor = new int[1];
         check(JCudaDriver.cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev), "cuDeviceGetAttribute");
         check(JCudaDriver.cuDeviceGetAttribute(minor, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev), "cuDeviceGetAttribute");
+        int[] sms = new int[1];
+        check(JCudaDriver.cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev), "cuDeviceGetAttribute");
+        multiprocessors = sms[0];
         String n = new String(nameBytes, StandardCharsets.US_ASCII);
         name = n.substring(0, Math.max(0, n.indexOf('\0') >= 0 ? n.indexOf('\0') : n.length())).trim() + " (sm_" + major[0] + minor[0] + ")";
         check(JCudaDriver.cuCtxCreate(context, 0, dev), "cuCtxCreate");
@@ -126,6 +130,11 @@ public final class JCudaDevice implements Device {
     @Override
     public String name() {
         return name;
+    }
+
+    @Override
+    public int multiprocessors() {
+        return multiprocessors;
     }
 
     // ------------------------------------------------------------------------------------------------ modules

@@ -18,6 +18,7 @@ final class Cta {
     static final byte POISON = (byte) 0xff;
 
     final LaunchStats stats = new LaunchStats();
+    final MemoryModel mem = new MemoryModel(stats);
     Launch launch;
     EmuKernel kernel;
     byte[] shared = new byte[0];
@@ -28,7 +29,6 @@ final class Cta {
     // shared-memory race detection (optional): per 32-bit word, the warp and barrier epoch of the last write/read
     int[] raceWriter, raceReader;
     int epoch;
-    final int[] bankWord = new int[32], bankCount = new int[32];
     // scratch space of warp-wide instructions (instructions are shared by the worker threads, so they keep none)
     final long[] scratch = new long[32];
     final float[][] mmaA = new float[16][16], mmaB = new float[16][8], mmaC = new float[16][8], mmaD = new float[16][8];
@@ -49,6 +49,7 @@ final class Cta {
         for (Warp w : warps) {
             for (int i = 0; i < kernel.constSlots.length; i++) Arrays.fill(w.r, kernel.constSlots[i], kernel.constSlots[i] + 32, kernel.constValues[i]);
         }
+        mem.prepare(l);
         if (l.raceCheck) {
             raceWriter = new int[(l.sharedBytes + 3) / 4];
             raceReader = new int[(l.sharedBytes + 3) / 4];
@@ -116,7 +117,7 @@ final class Cta {
                     case EmuKernel.LANEMASK_GE -> 0xffffffffL & ~((1L << lane) - 1);
                     case EmuKernel.DYN_SMEM -> l.dynamicShared;
                     case EmuKernel.TOTAL_SMEM -> l.sharedBytes;
-                    case EmuKernel.NSMID -> 132;
+                    case EmuKernel.NSMID -> EmulatedDevice.MULTIPROCESSORS;
                     default -> 0;
                 };
                 r[s + lane] = v;
@@ -362,26 +363,6 @@ final class Cta {
             case 2 -> GlobalMemory.I16.set(d, i, (short) v);
             default -> d[i] = (byte) v;
         }
-    }
-
-    /** Bank-conflict estimate of one warp access to shared memory: extra wavefronts over 32 4-byte banks. */
-    void banks(long[] r, int base, long off, int mask) {
-        if (base < 0) return;   // one address for all lanes: a broadcast
-        Arrays.fill(bankWord, -1);
-        Arrays.fill(bankCount, 0);
-        int worst = 1;
-        for (int a = mask; a != 0; a &= a - 1) {
-            int lane = Integer.numberOfTrailingZeros(a);
-            int word = (int) ((r[base + lane] + off) >>> 2);
-            int bank = word & 31;
-            if (bankWord[bank] == -1) {
-                bankWord[bank] = word;
-                bankCount[bank] = 1;
-            } else if (bankWord[bank] != word) {
-                worst = Math.max(worst, ++bankCount[bank]);
-            }
-        }
-        stats.sharedBankConflicts += worst - 1;
     }
 
     private void raceRead(Warp w, int lane, int off, int size) {

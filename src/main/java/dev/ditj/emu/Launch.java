@@ -7,11 +7,11 @@ final class Launch {
     final int[] grid, block;
     final int dynamicShared, sharedBytes, threads, warps;
     final GlobalMemory memory;
-    final boolean raceCheck;
+    final boolean raceCheck, counters;
     final long maxWarpInstructionsPerBlock;
 
     Launch(EmuKernel kernel, byte[] params, int[] grid, int[] block, int dynamicShared, GlobalMemory memory,
-           boolean raceCheck, long maxWarpInstructionsPerBlock) {
+           boolean raceCheck, boolean counters, long maxWarpInstructionsPerBlock) {
         this.kernel = kernel;
         this.params = params;
         this.grid = grid;
@@ -23,6 +23,7 @@ final class Launch {
         this.warps = (threads + 31) / 32;
         this.memory = memory;
         this.raceCheck = raceCheck;
+        this.counters = counters;
         this.maxWarpInstructionsPerBlock = maxWarpInstructionsPerBlock;
     }
 

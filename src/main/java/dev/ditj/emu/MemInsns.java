@@ -19,7 +19,7 @@ final class MemInsns {
             long[] r = w.r;
             Cta cta = w.cta;
             int n = dsts.length;
-            if (space == Cta.S_SHARED) cta.banks(r, base, off, m);
+            cta.mem.access(false, space, r, base, off, m, size * n, w.pc);
             if (size == 4 && base >= 0 && (space == Cta.S_GLOBAL || space == Cta.S_SHARED) && !cta.launch.raceCheck) {
                 words(w, cta, r, m);
                 return;
@@ -92,7 +92,7 @@ final class MemInsns {
             long[] r = w.r;
             Cta cta = w.cta;
             int n = srcs.length;
-            if (space == Cta.S_SHARED) cta.banks(r, base, off, m);
+            cta.mem.access(true, space, r, base, off, m, size * n, w.pc);
             if (size == 4 && base >= 0 && (space == Cta.S_GLOBAL || space == Cta.S_SHARED) && !cta.launch.raceCheck) {
                 words(w, cta, r, m);
                 return;
@@ -247,6 +247,7 @@ final class MemInsns {
         void exec(Warp w, int m) {
             long[] r = w.r;
             Cta cta = w.cta;
+            MemoryModel mem = cta.mem;
             for (int l = 0; l < 32; l++) {
                 if ((m >>> l & 1) == 0) continue;
                 long dst = r[dBase + l] + dOff, src = r[sBase + l] + sOff;
@@ -255,6 +256,16 @@ final class MemInsns {
                 if (n > 0) cta.global(w, l, src, n, "cp.async source");
                 if ((src & (size - 1)) != 0) throw new EmuFault("misaligned cp.async source 0x" + Long.toHexString(src), l);
                 w.addCopy(l, (int) dst, src, size, n);
+                mem.addr[l] = src;
+                mem.len[l] = n;
+            }
+            if (mem.on && m != 0) {   // costs are those of issue: where the copies land is known here
+                mem.global(LaunchStats.GL_CP_ASYNC, mem.addr, 0, 0, m, -1);
+                for (int a = m; a != 0; a &= a - 1) {
+                    int l = Integer.numberOfTrailingZeros(a);
+                    mem.addr[l] = r[dBase + l] + dOff;
+                }
+                mem.shared(LaunchStats.SH_CP_ASYNC, mem.addr, 0, 0, m, size, w.pc);
             }
         }
     }
@@ -327,6 +338,9 @@ final class MemInsns {
                 rows[j] = a;
             }
             cta.stats.sharedLoads += num * 8;
+            if (cta.mem.on) {
+                cta.mem.shared(LaunchStats.SH_LDMATRIX, rows, 0, 0, num == 4 ? Warp.FULL : (1 << (num * 8)) - 1, 16, w.pc);
+            }
             for (int i = 0; i < num; i++) {
                 for (int l = 0; l < 32; l++) {
                     long v;

@@ -30,8 +30,11 @@
  *       are ordered by its lockstep execution.</li>
  *   <li>{@code cp.async} copies are checked at issue and land at {@code cp.async.wait_group}/{@code wait_all}, so a
  *       missing wait reads stale data, as it may on hardware.</li>
- *   <li>{@link dev.ditj.emu.LaunchStats}: per launch, warp-instructions by class, thread-instructions, global bytes
- *       loaded/stored, shared accesses and a bank-conflict estimate.</li>
+ *   <li>{@link dev.ditj.emu.LaunchStats}: per launch (and per kernel), warp-instructions by class,
+ *       thread-instructions, global bytes loaded/stored; with {@code efficiencyCounters(true)} also what decides
+ *       speed on the real chip, exactly by the hardware's rules ({@code MemoryModel}): shared-memory wavefronts and
+ *       bank conflicts per kind of access (ld/st.shared, ldmatrix, cp.async) and per instruction, global sectors
+ *       against requested bytes, traffic against a caller's floor, tensor-core share of instructions.</li>
  * </ul>
  *
  * <h2>Instructions</h2>
@@ -50,8 +53,11 @@
  * commit_group, wait_group and wait_all. Special registers: %tid %ntid %ctaid %nctaid %laneid %warpid %nwarpid
  * %lanemask_* %dynamic_smem_size %total_smem_size (clocks and timers read 0).
  *
- * <p>Not supported (rejected at load): call/.func, textures and surfaces, wgmma, TMA and bulk copies, mbarrier,
- * clusters, carry arithmetic (.cc), prmt modes, FP8 conversions, vector and f16x2 atomics, {@code .b128}.
+ * Calls to {@code .func} (without return values) are inlined per call site, with scoped {@code .param} and
+ * {@code .reg}; carry arithmetic ({@code add.cc}, {@code addc}, {@code madc}) chains through a per-lane carry flag.
+ *
+ * <p>Not supported (rejected at load): .func with return values, indirect calls, textures and surfaces, wgmma, TMA
+ * and bulk copies, mbarrier, clusters, prmt modes, FP8 conversions, vector and f16x2 atomics, {@code .b128}.
  * Approximate instructions are computed in double precision and rounded once (at least as accurate as the
  * hardware; see {@code FloatOps} for the hardware's documented errors); mma sums in double.
  */

@@ -1,21 +1,21 @@
 package dev.ditj.image;
 
 import dev.ditj.DitjException;
+import dev.ditj.io.AtomicWrite;
 import org.lwjgl.stb.STBIWriteCallback;
 import org.lwjgl.stb.STBImage;
 import org.lwjgl.stb.STBImageWrite;
 import org.lwjgl.system.MemoryUtil;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileSystemException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32;
 
 /**
  * PNG encoding and decoding through LWJGL's bindings to stb_image_write / stb_image. Pixels are interleaved HWC
@@ -25,6 +25,9 @@ public final class Png {
     /** A decoded image: {@code pixels} holds {@code height * width * channels} HWC bytes. */
     public record Decoded(int width, int height, int channels, byte[] pixels) {
     }
+
+    private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    private static final int IHDR_LENGTH = 13;
 
     private Png() {
     }
@@ -77,46 +80,88 @@ public final class Png {
 
     /** Writes already-encoded PNG bytes all-or-nothing, like {@link #write}. */
     public static void writeEncoded(Path file, byte[] png) {
-        Path target = file.toAbsolutePath();
-        Path dir = checkDirectory(file);
-        // Not Files.createTempFile: that makes the file owner-only (0600) on POSIX, and the rename keeps that.
-        Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current()
-                .nextLong() & Long.MAX_VALUE) + ".tmp");
-        try {
-            Files.write(tmp, png, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw new DitjException("cannot write " + file + ": " + reason(e), e);
-        }
+        AtomicWrite.write(file, png);
     }
 
-    private static Path checkDirectory(Path file) {
+    private static void checkDirectory(Path file) {
         Path dir = file.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new DitjException("cannot write " + file + ": directory " + dir + " does not exist");
         }
-        return dir;
     }
 
-    /** "access denied", "directory not empty", ...: NIO's exception names say more than their messages. */
-    private static String reason(IOException e) {
-        if (e instanceof FileSystemException fse && fse.getReason() != null) {
-            return fse.getReason();
+    /**
+     * The PNG with text entries added after its header, as {@code tEXt} chunks (Latin-1 text) or {@code iTXt}
+     * (UTF-8) where the text needs it: how Stable Diffusion front ends record generation parameters.
+     */
+    public static byte[] withText(byte[] png, Map<String, String> entries) {
+        int afterHeader = SIGNATURE.length + 8 + IHDR_LENGTH + 4;
+        if (!isPng(png) || png.length < afterHeader) throw new IllegalArgumentException("not a PNG");
+        ByteArrayOutputStream out = new ByteArrayOutputStream(png.length + 256);
+        out.write(png, 0, afterHeader);
+        for (Map.Entry<String, String> e : entries.entrySet()) {
+            String key = e.getKey();
+            if (key.isEmpty() || key.length() > 79 || !StandardCharsets.ISO_8859_1.newEncoder().canEncode(key)) {
+                throw new IllegalArgumentException("PNG text keyword must be 1-79 Latin-1 characters: " + key);
+            }
+            byte[] k = key.getBytes(StandardCharsets.ISO_8859_1);
+            boolean latin1 = StandardCharsets.ISO_8859_1.newEncoder().canEncode(e.getValue());
+            ByteArrayOutputStream data = new ByteArrayOutputStream();
+            data.writeBytes(k);
+            data.write(0);
+            if (!latin1) {
+                data.writeBytes(new byte[] {0, 0, 0, 0}); // uncompressed, no language tag, no translated keyword
+            }
+            data.writeBytes(e.getValue().getBytes(latin1 ? StandardCharsets.ISO_8859_1 : StandardCharsets.UTF_8));
+            writeChunk(out, latin1 ? "tEXt" : "iTXt", data.toByteArray());
         }
-        if (!(e instanceof FileSystemException) && e.getMessage() != null) {
-            return e.getMessage();
+        out.write(png, afterHeader, png.length - afterHeader);
+        return out.toByteArray();
+    }
+
+    /** The {@code tEXt}/{@code iTXt} entries of a PNG, in file order (empty if it has none). */
+    public static Map<String, String> readText(byte[] png) {
+        if (!isPng(png)) throw new DitjException("not a PNG file");
+        Map<String, String> text = new LinkedHashMap<>();
+        ByteBuffer b = ByteBuffer.wrap(png);
+        int pos = SIGNATURE.length;
+        while (pos + 12 <= png.length) {
+            long length = b.getInt(pos) & 0xffffffffL;
+            if (length > png.length - pos - 12) throw new DitjException("truncated PNG chunk at byte " + pos);
+            String type = new String(png, pos + 4, 4, StandardCharsets.ISO_8859_1);
+            int data = pos + 8, end = data + (int) length;
+            if (type.equals("tEXt") || type.equals("iTXt")) {
+                int zero = data;
+                while (zero < end && png[zero] != 0) zero++;
+                String key = new String(png, data, zero - data, StandardCharsets.ISO_8859_1);
+                if (type.equals("tEXt")) {
+                    text.put(key, new String(png, Math.min(zero + 1, end), Math.max(0, end - zero - 1),
+                            StandardCharsets.ISO_8859_1));
+                } else if (zero + 2 < end && png[zero + 1] == 0) { // compressed iTXt entries are not ours: skipped
+                    int p = zero + 3;
+                    for (int nulls = 0; p < end && nulls < 2; p++) if (png[p] == 0) nulls++;
+                    text.put(key, new String(png, p, end - p, StandardCharsets.UTF_8));
+                }
+            }
+            if (type.equals("IEND")) break;
+            pos = end + 4;
         }
-        return e.getClass().getSimpleName().replaceAll("Exception$", "")
-                .replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
+        return text;
+    }
+
+    private static boolean isPng(byte[] data) {
+        return data.length >= SIGNATURE.length && Arrays.equals(data, 0, SIGNATURE.length, SIGNATURE, 0, SIGNATURE.length);
+    }
+
+    private static void writeChunk(ByteArrayOutputStream out, String type, byte[] data) {
+        byte[] t = type.getBytes(StandardCharsets.ISO_8859_1);
+        CRC32 crc = new CRC32();
+        crc.update(t);
+        crc.update(data);
+        ByteBuffer head = ByteBuffer.allocate(8).putInt(data.length).put(t);
+        out.writeBytes(head.array());
+        out.writeBytes(data);
+        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
     }
 
     /** Decodes a PNG (or any format stb_image reads) keeping the file's own channel count. */

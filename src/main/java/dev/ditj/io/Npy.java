@@ -230,7 +230,16 @@ public final class Npy {
      */
     public static void write(Path file, RawTensor t) throws CheckpointException {
         if (t == null) throw new CheckpointException(file + ": no tensor to write (null)");
-        String descr = switch (t.dtype()) {
+        ByteBuffer head = ByteBuffer.wrap(header(file.toString(), t.dtype(), t.shape().dims()));
+        AtomicWrite.write(file, out -> {
+            AtomicWrite.writeFully(out, head);
+            AtomicWrite.writeFully(out, t.data());
+        });
+    }
+
+    /** A version 1.0 header for an array of {@code dims}, padded so the data starts at a multiple of 64 bytes. */
+    static byte[] header(String file, DType dtype, int[] dims) {
+        String descr = switch (dtype) {
             case F32 -> "<f4";
             case F64 -> "<f8";
             case F16 -> "<f2";
@@ -242,7 +251,6 @@ public final class Npy {
             case BOOL -> "|b1";
             case BF16 -> throw new CheckpointException(file + ": numpy has no bfloat16 dtype; convert the tensor to F32 first");
         };
-        int[] dims = t.shape().dims();
         StringBuilder shape = new StringBuilder("(");
         for (int k = 0; k < dims.length; k++) shape.append(k == 0 ? "" : ", ").append(dims[k]);
         if (dims.length == 1) shape.append(',');
@@ -254,10 +262,7 @@ public final class Npy {
         if (header.length() > 0xffff) throw new CheckpointException(file + ": shape too long for a version 1.0 .npy header");
         ByteBuffer head = ByteBuffer.allocate(10 + header.length()).order(ByteOrder.LITTLE_ENDIAN);
         head.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
-        head.put(header.toString().getBytes(StandardCharsets.ISO_8859_1)).flip();
-        AtomicWrite.write(file, out -> {
-            AtomicWrite.writeFully(out, head);
-            AtomicWrite.writeFully(out, t.data());
-        });
+        head.put(header.toString().getBytes(StandardCharsets.ISO_8859_1));
+        return head.array();
     }
 }

@@ -164,7 +164,7 @@ public final class SafeTensors {
                 r.endObject();
                 if (r.peek() != JsonToken.END_DOCUMENT) fail("unexpected content after the header's JSON object");
             } catch (IOException | JsonParseException | IllegalStateException e) {
-                throw new CheckpointException(file + ": header is not valid JSON: " + e.getMessage(), e);
+                throw new CheckpointException(file + ": header is not valid JSON (" + Json.syntaxError(e) + ")", e);
             }
             return obj;
         }

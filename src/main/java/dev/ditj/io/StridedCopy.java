@@ -13,10 +13,11 @@ final class StridedCopy {
 
     /**
      * The view as a dense tensor. Contiguous views share the storage's buffer (no copy; possibly a memory mapping);
-     * any other view is gathered into a new heap buffer. {@code what} prefixes error messages.
+     * any other view is gathered into a new heap buffer of at most {@code maxCopyBytes}. {@code what} prefixes error
+     * messages.
      */
     static RawTensor view(ByteBuffer storage, DType dtype, long storageNumel, long offset, long[] size, long[] stride,
-                          String what) {
+                          long maxCopyBytes, String what) {
         if (size.length != stride.length) {
             throw new CheckpointException(what + ": size has " + size.length + " dims but stride has " + stride.length);
         }
@@ -36,7 +37,11 @@ final class StridedCopy {
         long last = offset;
         for (int d = 0; d < size.length; d++) {
             if (stride[d] < 0) throw new CheckpointException(what + ": negative stride " + stride[d]);
-            last += (size[d] - 1) * stride[d];
+            try {
+                last = Math.addExact(last, Math.multiplyExact(size[d] - 1, stride[d]));
+            } catch (ArithmeticException e) { // far outside any storage
+                last = Long.MAX_VALUE;
+            }
         }
         if (last >= storageNumel) {
             throw new CheckpointException(what + ": view (offset " + offset + ", size " + java.util.Arrays.toString(size)
@@ -46,6 +51,11 @@ final class StridedCopy {
         if (isContiguous(size, stride)) {
             ByteBuffer slice = storage.slice((int) (offset * elem), (int) (numel * elem));
             return new RawTensor(dtype, shape, slice);
+        }
+        if (numel * elem > maxCopyBytes) {
+            throw new CheckpointException(what + ": strided view (size " + java.util.Arrays.toString(size) + ", stride "
+                    + java.util.Arrays.toString(stride) + ") needs a " + numel * elem + "-byte copy, more than the file "
+                    + "allows (copies of views may total twice the file size); save contiguous tensors");
         }
         ByteBuffer out = ByteBuffer.allocate((int) (numel * elem)).order(ByteOrder.LITTLE_ENDIAN);
         int rank = size.length;
@@ -77,7 +87,7 @@ final class StridedCopy {
     }
 
     /** C-order strides (dims of size 1 may have any stride, as in torch's is_contiguous). */
-    private static boolean isContiguous(long[] size, long[] stride) {
+    static boolean isContiguous(long[] size, long[] stride) {
         long expected = 1;
         for (int d = size.length - 1; d >= 0; d--) {
             if (size[d] != 1 && stride[d] != expected) return false;

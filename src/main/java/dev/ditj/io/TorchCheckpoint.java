@@ -61,7 +61,8 @@ public final class TorchCheckpoint {
         Map<String, RawTensor> out = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : map.entrySet()) {
             if (!(e.getKey() instanceof String name)) {
-                throw new CheckpointException(what + ": expected a state dict, but key " + e.getKey() + " is a " + kind(e.getKey()));
+                throw new CheckpointException(what + ": expected a state dict, but key " + TorchUnpickler.brief(e.getKey())
+                        + " is a " + kind(e.getKey()));
             }
             if (!(e.getValue() instanceof RawTensor t)) {
                 throw new CheckpointException(what + ": expected a state dict, but entry '" + name + "' is a " + kind(e.getValue()));
@@ -125,7 +126,7 @@ public final class TorchCheckpoint {
                             + " bytes but its persistent id declares " + nbytes + " bytes (numel x element size)");
                 }
                 return zip.map(e);
-            }, bigEndian);
+            }, bigEndian, 2 * ch.size());
         } catch (NoSuchFileException e) {
             throw new CheckpointException(label + ": file not found", e);
         } catch (IOException e) {

@@ -91,6 +91,9 @@ final class TorchUnpickler extends Unpickler {
     private final Set<String> seenGlobals = new LinkedHashSet<>();
     private final Map<String, Object> resolved = new HashMap<>();
     private final Map<String, Storage> storages = new HashMap<>();
+    private int pickleLength;
+    private long copyBudget; // bytes left for copies of strided views
+    private int opcodeOffset; // of the opcode being dispatched, for messages
 
     private TorchUnpickler(String label, StorageSource source, boolean bigEndian, boolean report) {
         this.label = label;
@@ -99,9 +102,14 @@ final class TorchUnpickler extends Unpickler {
         this.report = report;
     }
 
-    /** Unpickles {@code pickle} with the allow-list, materializing tensors from {@code source}. */
-    static Object load(String label, byte[] pickle, StorageSource source, boolean bigEndian) throws IOException {
-        return new TorchUnpickler(label, source, bigEndian, false).run(pickle);
+    /**
+     * Unpickles {@code pickle} with the allow-list, materializing tensors from {@code source}. Strided views are
+     * copied, at most {@code maxCopyBytes} in all (a small file could otherwise name huge expanded views).
+     */
+    static Object load(String label, byte[] pickle, StorageSource source, boolean bigEndian, long maxCopyBytes) throws IOException {
+        TorchUnpickler u = new TorchUnpickler(label, source, bigEndian, false);
+        u.copyBudget = maxCopyBytes;
+        return u.run(pickle);
     }
 
     /**
@@ -115,23 +123,44 @@ final class TorchUnpickler extends Unpickler {
     }
 
     private Object run(byte[] pickle) throws IOException {
+        pickleLength = pickle.length;
         try {
             // Always from memory: checkLength relies on mark/reset and available() being exact.
-            return load(new ByteArrayInputStream(pickle));
+            return value(load(new ByteArrayInputStream(pickle)));
         } catch (CheckpointException e) {
             throw e;
         } catch (StackOverflowError e) {
             // e.g. hashing a dict key that contains itself: only a hostile pickle does that
             throw new CheckpointException(label + ": corrupt data.pkl: self-referential or too deeply nested structure", e);
-        } catch (IOException | RuntimeException e) {
-            // Pyrolite's errors (bad opcode, premature end, memo miss) and malformed-stack casts or underflows
-            String why = e instanceof PickleException || e instanceof IOException ? e.getMessage() : e.toString();
-            throw new CheckpointException(label + ": corrupt data.pkl: " + why, e);
+        } catch (PickleException | IOException e) {
+            // Pyrolite's and our own checks: bad opcode, premature end, memo miss, wrong operand types
+            throw new CheckpointException(label + ": corrupt data.pkl: " + e.getMessage() + " (opcode at byte " + opcodeOffset + ")", e);
+        } catch (RuntimeException e) {
+            if (!fromPyrolite(e)) throw e; // a bug of ours, not to be disguised as a malformed pickle
+            // operands Pyrolite does not check: stack underflow, a cast of the wrong type, a malformed number
+            throw new CheckpointException(label + ": corrupt data.pkl: malformed pickle (opcode 0x"
+                    + Integer.toHexString(pickleByte(pickle, opcodeOffset)) + " at byte " + opcodeOffset + ")", e);
         }
+    }
+
+    /** Whether {@code e} was thrown by Pyrolite's code (directly or in the JDK code it called), not by ours. */
+    private static boolean fromPyrolite(Throwable e) {
+        for (StackTraceElement frame : e.getStackTrace()) {
+            String c = frame.getClassName();
+            if (!c.startsWith("java.") && !c.startsWith("jdk.") && !c.startsWith("com.code_intelligence.")) {
+                return c.startsWith("net.razorvine.");
+            }
+        }
+        return false;
+    }
+
+    private static int pickleByte(byte[] pickle, int at) {
+        return at >= 0 && at < pickle.length ? pickle[at] & 0xff : 0;
     }
 
     @Override
     protected Object dispatch(short key) throws PickleException, IOException {
+        opcodeOffset = pickleLength - input.available() - 1;
         switch (key) {
             case Opcodes.GLOBAL -> {
                 String module = PickleUtils.readline(input);
@@ -164,7 +193,7 @@ final class TorchUnpickler extends Unpickler {
                 stack.add(call(callable, tuple(args)));
             }
             case Opcodes.NEWOBJ_EX -> {
-                Object kwargs = stack.pop();
+                Object kwargs = value(stack.pop());
                 Object args = stack.pop();
                 Object cls = stack.pop();
                 List<Object> all = new ArrayList<>(tuple(args).items());
@@ -172,10 +201,21 @@ final class TorchUnpickler extends Unpickler {
                 stack.add(call(cls, new Tuple(all)));
             }
             case Opcodes.BUILD -> {
-                Object state = stack.pop();
+                Object state = value(stack.pop());
                 build(stack.peek(), state);
             }
             case Opcodes.EMPTY_DICT -> stack.add(new LinkedHashMap<>());
+            case Opcodes.ADDITEMS -> {
+                List<Object> items = stack.pop_all_since_marker();
+                if (!(stack.peek() instanceof Set<?> set)) throw new PickleException("ADDITEMS on a " + describe(stack.peek()));
+                @SuppressWarnings("unchecked") Set<Object> target = (Set<Object>) set;
+                for (Object item : items) target.add(key(item));
+            }
+            case Opcodes.FROZENSET -> {
+                Set<Object> set = new LinkedHashSet<>();
+                for (Object item : stack.pop_all_since_marker()) set.add(key(item));
+                stack.add(set);
+            }
             case Opcodes.DICT -> {
                 List<Object> items = stack.pop_all_since_marker();
                 Map<Object, Object> map = new LinkedHashMap<>();
@@ -183,8 +223,8 @@ final class TorchUnpickler extends Unpickler {
                 stack.add(map);
             }
             case Opcodes.SETITEM -> {
-                Object value = stack.pop();
-                Object k = stack.pop();
+                Object value = value(stack.pop());
+                Object k = value(stack.pop());
                 putPairs(stack.peek(), java.util.Arrays.asList(k, value));
             }
             case Opcodes.SETITEMS -> {
@@ -192,7 +232,7 @@ final class TorchUnpickler extends Unpickler {
                 putPairs(stack.peek(), items);
             }
             case Opcodes.APPEND -> {
-                Object value = stack.pop();
+                Object value = value(stack.pop());
                 appendAll(stack.peek(), java.util.Collections.singletonList(value));
             }
             case Opcodes.APPENDS -> {
@@ -201,7 +241,9 @@ final class TorchUnpickler extends Unpickler {
             }
             case Opcodes.EMPTY_TUPLE, Opcodes.TUPLE, Opcodes.TUPLE1, Opcodes.TUPLE2, Opcodes.TUPLE3 -> {
                 super.dispatch(key);
-                stack.add(new Tuple(java.util.Arrays.asList((Object[]) stack.pop())));
+                Object[] items = (Object[]) stack.pop();
+                for (Object item : items) value(item);
+                stack.add(new Tuple(java.util.Arrays.asList(items)));
             }
             case Opcodes.INT, Opcodes.BININT, Opcodes.BININT1, Opcodes.BININT2, Opcodes.LONG, Opcodes.LONG1 -> {
                 super.dispatch(key);
@@ -244,6 +286,38 @@ final class TorchUnpickler extends Unpickler {
         }
     }
 
+    /**
+     * {@code v}, unless it is Pyrolite's stack mark (a bare Object): in a well-formed pickle a mark is never popped
+     * as a value (Python keeps marks off the value stack), so this is a stack underflow.
+     */
+    private static Object value(Object v) {
+        if (v != null && v.getClass() == Object.class) throw new PickleException("stack underflow (a mark used as a value)");
+        return v;
+    }
+
+    /**
+     * {@code k}, if it may be a dict key or set member. Python refuses lists, dicts and sets (unhashable); we also
+     * refuse tensors and tuples that nest containers, which checkpoints do not use as keys and which would let a
+     * small pickle make hashing or comparing keys take exponential time (one tuple shared many times over).
+     */
+    private static Object key(Object k) {
+        if (k instanceof Tuple t) {
+            for (Object item : t.items()) {
+                if (!isHashableAtom(item)) throw new PickleException("unsupported dict key or set member: a tuple holding a " + describe(item));
+            }
+            return k;
+        }
+        if (!isHashableAtom(k)) throw new PickleException("unsupported dict key or set member: a " + describe(k));
+        return k;
+    }
+
+    /** Values whose hash and equality cost at most their own size. */
+    private static boolean isHashableAtom(Object o) {
+        return o == null || o instanceof String || o instanceof Long || o instanceof BigInteger || o instanceof Double
+                || o instanceof Boolean || o instanceof byte[] || o instanceof Placeholder || o instanceof Global
+                || o instanceof Storage;
+    }
+
     private static Object normalizeInt(Object v) {
         if (v instanceof Integer i) return i.longValue();
         if (v instanceof BigInteger b && b.bitLength() < 64) return b.longValue();
@@ -277,10 +351,10 @@ final class TorchUnpickler extends Unpickler {
                     if (args.size() == 1 && args.get(0) instanceof Collection<?> pairs) {
                         for (Object p : pairs) {
                             if (!(p instanceof Tuple t) || t.size() != 2) throw new PickleException("OrderedDict item is not a pair");
-                            map.put(t.get(0), t.get(1));
+                            map.put(key(t.get(0)), t.get(1));
                         }
                     } else if (args.size() != 0) {
-                        throw new PickleException("unexpected OrderedDict arguments " + args);
+                        throw new PickleException("unexpected OrderedDict arguments " + brief(args));
                     }
                     return map;
                 }
@@ -319,7 +393,7 @@ final class TorchUnpickler extends Unpickler {
             throw new PickleException("SETITEM(S) on a " + describe(target));
         }
         Map<Object, Object> map = (Map<Object, Object>) target;
-        for (int i = 0; i < items.size(); i += 2) map.put(items.get(i), items.get(i + 1));
+        for (int i = 0; i < items.size(); i += 2) map.put(key(items.get(i)), items.get(i + 1));
     }
 
     @SuppressWarnings("unchecked")
@@ -335,14 +409,14 @@ final class TorchUnpickler extends Unpickler {
     protected Object persistentLoad(Object pid) {
         if (report) return new Placeholder("<persistent id>", pid, false);
         if (!(pid instanceof Tuple t) || t.size() == 0 || !(t.get(0) instanceof String kind)) {
-            throw new CheckpointException(label + ": unsupported persistent id " + pid + " in data.pkl");
+            throw new CheckpointException(label + ": unsupported persistent id " + brief(pid) + " in data.pkl");
         }
         if (!kind.equals("storage")) {
-            throw new CheckpointException(label + ": unsupported persistent id kind '" + kind + "' in data.pkl (only 'storage')");
+            throw new CheckpointException(label + ": unsupported persistent id kind " + brief(kind) + " in data.pkl (only 'storage')");
         }
         if (t.size() != 5 || !(t.get(1) instanceof Global type) || type.kind != Kind.STORAGE_TYPE
                 || !(t.get(2) instanceof String key) || !(t.get(4) instanceof Long numel) || numel < 0) {
-            throw new CheckpointException(label + ": malformed storage persistent id " + pid
+            throw new CheckpointException(label + ": malformed storage persistent id " + brief(pid)
                     + " in data.pkl (expected ('storage', <torch.*Storage>, key, location, numel))");
         }
         DType dtype = STORAGE_TYPES.get(type.name);
@@ -367,8 +441,10 @@ final class TorchUnpickler extends Unpickler {
             if (bigEndian) b = StridedCopy.byteSwapped(b, s.dtype.bytes);
             s.bytes = b;
         }
-        return StridedCopy.view(s.bytes, s.dtype, s.numel, offset, size, stride,
+        RawTensor t = StridedCopy.view(s.bytes, s.dtype, s.numel, offset, size, stride, copyBudget,
                 label + ": tensor view of storage '" + s.key + "'");
+        if (!StridedCopy.isContiguous(size, stride)) copyBudget -= t.data().remaining();
+        return t;
     }
 
     private static long[] longs(Object o, String what) {
@@ -379,6 +455,34 @@ final class TorchUnpickler extends Unpickler {
             out[i] = v;
         }
         return out;
+    }
+
+    /**
+     * A pickled value for a message: strings quoted and cut, containers to two levels and six items. (Their own
+     * toString could be huge: a pickle can share one list many times over, which prints exponentially long.)
+     */
+    static String brief(Object o) {
+        StringBuilder b = new StringBuilder();
+        brief(o, 2, b);
+        return b.toString();
+    }
+
+    private static void brief(Object o, int depth, StringBuilder b) {
+        List<?> items = o instanceof Tuple t ? t.items() : o instanceof List<?> l ? l : null;
+        if (o instanceof String str) {
+            b.append('\'').append(str.length() <= 40 ? str : str.substring(0, 37) + "...").append('\'');
+        } else if (o instanceof Long || o instanceof BigInteger || o instanceof Double || o instanceof Boolean) {
+            b.append(o);
+        } else if (items != null && depth > 0) {
+            b.append(o instanceof Tuple ? '(' : '[');
+            for (int i = 0; i < Math.min(items.size(), 6); i++) {
+                if (i > 0) b.append(", ");
+                brief(items.get(i), depth - 1, b);
+            }
+            b.append(items.size() > 6 ? ", ..." : "").append(o instanceof Tuple ? ')' : ']');
+        } else {
+            b.append('<').append(describe(o)).append('>');
+        }
     }
 
     static String describe(Object o) {

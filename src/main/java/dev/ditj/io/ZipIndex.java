@@ -25,6 +25,8 @@ final class ZipIndex {
     private static final int END_SIG = 0x06054b50;
     private static final int END64_SIG = 0x06064b50;
     private static final int END64_LOCATOR_SIG = 0x07064b50;
+    /** Deflate expands at most about 1032:1 (258-byte matches of a few bits each). */
+    private static final long MAX_DEFLATE_RATIO = 1032;
 
     record Entry(String name, int flags, int method, long crc, long compressedSize, long size, long localHeaderOffset) {
     }
@@ -72,7 +74,7 @@ final class ZipIndex {
         long cdLimit = endPos;
         if (endPos >= 20 && readAt(ch, endPos - 20, 4).getInt(0) == END64_LOCATOR_SIG) {
             long end64Pos = readAt(ch, endPos - 20, 20).getLong(8);
-            if (end64Pos < 0 || end64Pos + 56 > endPos) throw corrupt(label, "ZIP64 end record outside the file");
+            if (end64Pos < 0 || end64Pos > endPos - 56) throw corrupt(label, "ZIP64 end record outside the file");
             ByteBuffer e64 = readAt(ch, end64Pos, 56);
             if (e64.getInt(0) != END64_SIG) throw corrupt(label, "ZIP64 end record signature missing");
             count = e64.getLong(32);
@@ -80,7 +82,7 @@ final class ZipIndex {
             cdOffset = e64.getLong(48);
             cdLimit = end64Pos;
         }
-        if (cdOffset < 0 || cdSize < 0 || cdOffset + cdSize > cdLimit || cdSize > Integer.MAX_VALUE) {
+        if (cdOffset < 0 || cdSize < 0 || cdOffset > cdLimit - cdSize || cdSize > Integer.MAX_VALUE) {
             throw corrupt(label, "central directory outside the file (truncated?)");
         }
         ByteBuffer cd = readAt(ch, cdOffset, (int) cdSize);
@@ -135,12 +137,12 @@ final class ZipIndex {
     /** Offset of the entry's (possibly compressed) data, from its local header. */
     long dataStart(Entry e) throws IOException {
         if ((e.flags & 1) != 0) throw corrupt(label, "entry " + e.name + " is encrypted");
-        if (e.localHeaderOffset + 30 > fileSize) throw corrupt(label, "entry " + e.name + " starts past the end of the file (truncated?)");
+        if (e.localHeaderOffset > fileSize - 30) throw corrupt(label, "entry " + e.name + " starts past the end of the file (truncated?)");
         ByteBuffer h = readAt(ch, e.localHeaderOffset, 30);
         if (h.getInt(0) != LOCAL_SIG) throw corrupt(label, "local header of entry " + e.name + " not found");
         // The local name/extra lengths may differ from the central ones (torch pads with a local "FB" extra field).
         long start = e.localHeaderOffset + 30 + (h.getShort(26) & 0xffff) + (h.getShort(28) & 0xffff);
-        if (start + e.compressedSize > fileSize) {
+        if (e.compressedSize > fileSize - start) {
             throw corrupt(label, "entry " + e.name + " extends past the end of the file (truncated?)");
         }
         return start;
@@ -177,6 +179,9 @@ final class ZipIndex {
         }
         if (e.method != 8) throw corrupt(label, "entry " + e.name + " uses unsupported compression method " + e.method);
         if (e.compressedSize > Integer.MAX_VALUE) throw corrupt(label, "entry " + e.name + " is too large");
+        if (e.size / MAX_DEFLATE_RATIO > e.compressedSize) { // checked before allocating what the entry claims
+            throw corrupt(label, "entry " + e.name + " claims " + e.size + " bytes from " + e.compressedSize + " compressed bytes");
+        }
         byte[] in = readAt(ch, start, (int) e.compressedSize).array();
         byte[] out = new byte[(int) e.size];
         Inflater inf = new Inflater(true);

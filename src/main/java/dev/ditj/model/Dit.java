@@ -3,6 +3,7 @@ package dev.ditj.model;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Ops.Activation;
+import dev.ditj.tensor.Ops.ActivationKind;
 import dev.ditj.tensor.Ops.ConstantKind;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
@@ -13,7 +14,14 @@ import java.util.List;
 
 /**
  * The official DiT (facebookresearch/DiT models.py), written once against {@link Ops}. Weights are uploaded
- * to the backend when the model is built; {@link #forward} allocates nothing (it uses a {@link Workspace}).
+ * to the backend when the model is built; {@link #forward} allocates nothing itself (it uses a {@link Workspace};
+ * a backend that does not fuse {@link Ops#linearGatedResidual} takes a temporary there).
+ *
+ * <p>Every adaLN modulation depends only on the conditioning c, so the blocks' and the final layer's adaLN weights
+ * are stacked at load time into one linear layer {@code [(6·depth + 2)·H, H]}: one GEMM per forward makes all the
+ * modulations (block i reads chunks 6i..6i+5, the final layer 6·depth and 6·depth + 1) instead of depth + 1 small
+ * GEMMs. The block outputs (attention projection, fc2) add their gated residual in the same op
+ * ({@link Ops#linearGatedResidual}); buffers read only by a linear layer are {@link ActivationKind#LINEAR_INPUT}.
  */
 public final class Dit implements AutoCloseable {
     private static final float LAYER_NORM_EPS = 1e-6f;
@@ -24,11 +32,13 @@ public final class Dit implements AutoCloseable {
     private final UploadedWeights uploaded;
 
     private final Tensor posEmbed, patchW, patchB, tMlp0W, tMlp0B, tMlp2W, tMlp2B, labelTable, freqs;
+    /** Every adaLN layer's weight and bias stacked: blocks first (6 chunks each), then the final layer (2). */
+    private final Tensor adaW, adaB;
     private final Block[] blocks;
-    private final Tensor finalAdaW, finalAdaB, finalW, finalB;
+    private final Tensor finalW, finalB;
 
-    private record Block(Tensor adaW, Tensor adaB, Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB,
-                         Tensor fc1W, Tensor fc1B, Tensor fc2W, Tensor fc2B) {
+    private record Block(Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB, Tensor fc1W, Tensor fc1B, Tensor fc2W,
+                         Tensor fc2B) {
     }
 
     public Dit(DitConfig config, WeightStore weights, Ops ops) {
@@ -47,18 +57,29 @@ public final class Dit implements AutoCloseable {
         tMlp2W = weight(weights, "t_embedder.mlp.2.weight", h, h);
         tMlp2B = load(weights, "t_embedder.mlp.2.bias", h);
         labelTable = load(weights, "y_embedder.embedding_table.weight", config.numClasses() + 1, h);
-        blocks = new Block[config.depth()];
+        int depth = config.depth();
+        String[] ada = new String[depth + 1];
+        for (int i = 0; i < depth; i++) ada[i] = "blocks." + i + ".adaLN_modulation.1.";
+        ada[depth] = "final_layer.adaLN_modulation.1.";
+        int adaRows = modulationChunks(config) * h;
+        float[] adaWeight = new float[Math.multiplyExact(adaRows, h)], adaBias = new float[adaRows];
+        for (int i = 0, row = 0; i <= depth; i++) {     // one layer at a time: only the stack and one layer in memory
+            int rows = (i < depth ? 6 : 2) * h;
+            System.arraycopy(weights.tensor(ada[i] + "weight", rows, h).data(), 0, adaWeight, row * h, rows * h);
+            System.arraycopy(weights.tensor(ada[i] + "bias", rows).data(), 0, adaBias, row, rows);
+            row += rows;
+        }
+        adaW = constant(new HostTensor(Shape.of(adaRows, h), adaWeight), ConstantKind.LINEAR_WEIGHT);
+        adaB = constant(new HostTensor(Shape.of(adaRows), adaBias), ConstantKind.PLAIN);
+        blocks = new Block[depth];
         for (int i = 0; i < blocks.length; i++) {
             String b = "blocks." + i + ".";
             blocks[i] = new Block(
-                    weight(weights, b + "adaLN_modulation.1.weight", 6 * h, h), load(weights, b + "adaLN_modulation.1.bias", 6 * h),
                     weight(weights, b + "attn.qkv.weight", 3 * h, h), load(weights, b + "attn.qkv.bias", 3 * h),
                     weight(weights, b + "attn.proj.weight", h, h), load(weights, b + "attn.proj.bias", h),
                     weight(weights, b + "mlp.fc1.weight", m, h), load(weights, b + "mlp.fc1.bias", m),
                     weight(weights, b + "mlp.fc2.weight", h, m), load(weights, b + "mlp.fc2.bias", h));
         }
-        finalAdaW = weight(weights, "final_layer.adaLN_modulation.1.weight", 2 * h, h);
-        finalAdaB = load(weights, "final_layer.adaLN_modulation.1.bias", 2 * h);
         finalW = weight(weights, "final_layer.linear.weight", o, h);
         finalB = load(weights, "final_layer.linear.bias", o);
         freqs = constant(new HostTensor(Shape.of(TimestepFrequencies.HALF), TimestepFrequencies.table()), ConstantKind.PLAIN);
@@ -70,6 +91,11 @@ public final class Dit implements AutoCloseable {
 
     public Ops ops() {
         return ops;
+    }
+
+    /** Chunks of H values in the stacked modulation: 6 per block (shift, scale, gate of attention and MLP), 2 final. */
+    static int modulationChunks(DitConfig config) {
+        return 6 * config.depth() + 2;
     }
 
     private Tensor load(WeightStore weights, String name, int... shape) {
@@ -89,45 +115,42 @@ public final class Dit implements AutoCloseable {
         return new HostTensor(t.shape().reshape(dims), t.data());
     }
 
-    /** Bytes of activations a forward of {@code batch} samples needs: its {@link Workspace}, input and output. */
-    public static long activationBytes(DitConfig c, int batch) {
-        long rows = (long) batch * c.tokens(), h = c.hiddenSize(), pp = (long) c.patchSize() * c.patchSize();
-        long workspace = rows * (c.inChannels() * pp + 7 * h + c.mlpHidden() + pp * c.outChannels())
-                + batch * (DitConfig.FREQUENCY_EMBEDDING_SIZE + 12 * h);
-        long io = (long) batch * (c.inChannels() + c.outChannels()) * c.inputSize() * c.inputSize();
-        return (workspace + io) * Float.BYTES;
+    /**
+     * Java heap that loading takes at a time: the float32 stack of every adaLN layer (902 MB at XL/2) beside the
+     * weight store's own copies.
+     */
+    public static long loadingBytes(DitConfig c, WeightStore weights) {
+        long h = c.hiddenSize();
+        return weights.loadingBytes() + 4L * modulationChunks(c) * h * (h + 1);
     }
 
     /** Activation buffers for one batch size, reused by every forward of that size. */
     public final class Workspace implements AutoCloseable {
         final int batch;
-        final Tensor patches, tokens, normed, qkv, attn, branch, hidden, tFreq, tHidden, labelEmb, cond, condSilu, mod,
-                finalMod, finalOut;
+        final Tensor patches, tokens, normed, qkv, attn, hidden, tFreq, tHidden, cond, condSilu, mod, finalOut;
         private final List<Tensor> all = new ArrayList<>();
 
         Workspace(int batch) {
             this.batch = batch;
-            ops.checkMemory(source, 0, activationBytes(config, batch));
+            ops.checkMemory(source, 0, workspaceBytes(config, batch));
             int rows = batch * config.tokens(), h = config.hiddenSize(), p = config.patchSize();
-            patches = add(rows, config.inChannels() * p * p);
-            tokens = add(rows, h);
-            normed = add(rows, h);
-            qkv = add(rows, 3 * h);
-            attn = add(rows, h);
-            branch = add(rows, h);
-            hidden = add(rows, config.mlpHidden());
-            tFreq = add(batch, DitConfig.FREQUENCY_EMBEDDING_SIZE);
-            tHidden = add(batch, h);
-            labelEmb = add(batch, h);
-            cond = add(batch, h);
-            condSilu = add(batch, h);
-            mod = add(batch, 6 * h);
-            finalMod = add(batch, 2 * h);
-            finalOut = add(rows, p * p * config.outChannels());
+            ActivationKind plain = ActivationKind.PLAIN, gemmInput = ActivationKind.LINEAR_INPUT;
+            patches = add(gemmInput, rows, config.inChannels() * p * p);
+            tokens = add(plain, rows, h);
+            normed = add(gemmInput, rows, h);
+            qkv = add(plain, rows, 3 * h);
+            attn = add(gemmInput, rows, h);
+            hidden = add(gemmInput, rows, config.mlpHidden());
+            tFreq = add(gemmInput, batch, DitConfig.FREQUENCY_EMBEDDING_SIZE);
+            tHidden = add(gemmInput, batch, h);
+            cond = add(plain, batch, h);
+            condSilu = add(gemmInput, batch, h);
+            mod = add(plain, batch, modulationChunks(config) * h);
+            finalOut = add(plain, rows, p * p * config.outChannels());
         }
 
-        private Tensor add(int... dims) {
-            Tensor t = ops.alloc(Shape.of(dims));
+        private Tensor add(ActivationKind kind, int... dims) {
+            Tensor t = ops.alloc(Shape.of(dims), kind);
             all.add(t);
             return t;
         }
@@ -147,6 +170,15 @@ public final class Dit implements AutoCloseable {
         return new Workspace(batch);
     }
 
+    /** The bytes {@link #workspace(int)} allocates for {@code batch} samples at most (all activations float32). */
+    public static long workspaceBytes(DitConfig config, int batch) {
+        long rows = (long) batch * config.tokens();
+        int h = config.hiddenSize(), p = config.patchSize();
+        long perRow = (long) config.inChannels() * p * p + 6L * h + config.mlpHidden() + (long) p * p * config.outChannels();
+        long perSample = DitConfig.FREQUENCY_EMBEDDING_SIZE + 3L * h + (long) modulationChunks(config) * h;
+        return 4 * (rows * perRow + batch * perSample);
+    }
+
     /**
      * {@code out [B, Co, I, I] = DiT(x [B, C, I, I], t [B] float timesteps 0..999, y [B] int labels)}.
      */
@@ -158,32 +190,30 @@ public final class Dit implements AutoCloseable {
         ops.linear(ws.tokens, ws.patches, patchW, patchB, Activation.NONE);
         ops.addTokenTable(ws.tokens, posEmbed, tokens);
 
-        // c = t_embedder(t) + y_embedder(y); every adaLN layer reads SiLU(c).
+        // c = y_embedder(y) + t_embedder(t) (the second MLP layer adds onto the label rows); adaLN reads SiLU(c).
         ops.timestepFrequencies(ws.tFreq, t, freqs);
         ops.linear(ws.tHidden, ws.tFreq, tMlp0W, tMlp0B, Activation.SILU);
-        ops.linear(ws.cond, ws.tHidden, tMlp2W, tMlp2B, Activation.NONE);
-        ops.embeddingLookup(ws.labelEmb, labelTable, y);
-        ops.add(ws.cond, ws.cond, ws.labelEmb);
+        ops.embeddingLookup(ws.cond, labelTable, y);
+        ops.linearGatedResidual(ws.cond, ws.tHidden, tMlp2W, tMlp2B, null, 0, 1);
         ops.silu(ws.condSilu, ws.cond);
+        ops.linear(ws.mod, ws.condSilu, adaW, adaB, Activation.NONE);
 
-        for (Block b : blocks) {
-            // mod chunks: 0 shift_msa, 1 scale_msa, 2 gate_msa, 3 shift_mlp, 4 scale_mlp, 5 gate_mlp
-            ops.linear(ws.mod, ws.condSilu, b.adaW, b.adaB, Activation.NONE);
-            ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, 0, 1, tokens, LAYER_NORM_EPS);
-            ops.linear(ws.qkv, ws.normed, b.qkvW, b.qkvB, Activation.NONE);
-            ops.attention(ws.attn, ws.qkv, ws.batch, tokens, heads, scale);
-            ops.linear(ws.branch, ws.attn, b.projW, b.projB, Activation.NONE);
-            ops.gatedResidual(ws.tokens, ws.branch, ws.mod, 2, tokens);
+        for (int i = 0; i < blocks.length; i++) {
+            Block b = blocks[i];
+            // block i's chunks from 6i: 0 shift_msa, 1 scale_msa, 2 gate_msa, 3 shift_mlp, 4 scale_mlp, 5 gate_mlp
+            int c = 6 * i;
+            ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, c, c + 1, tokens, LAYER_NORM_EPS);
+            ops.selfAttention(ws.attn, ws.normed, b.qkvW, b.qkvB, ws.qkv, ws.batch, tokens, heads, scale);
+            ops.linearGatedResidual(ws.tokens, ws.attn, b.projW, b.projB, ws.mod, c + 2, tokens);
 
-            ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, 3, 4, tokens, LAYER_NORM_EPS);
+            ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, c + 3, c + 4, tokens, LAYER_NORM_EPS);
             ops.linear(ws.hidden, ws.normed, b.fc1W, b.fc1B, Activation.GELU_TANH);
-            ops.linear(ws.branch, ws.hidden, b.fc2W, b.fc2B, Activation.NONE);
-            ops.gatedResidual(ws.tokens, ws.branch, ws.mod, 5, tokens);
+            ops.linearGatedResidual(ws.tokens, ws.hidden, b.fc2W, b.fc2B, ws.mod, c + 5, tokens);
         }
 
-        // final layer: chunks 0 shift, 1 scale
-        ops.linear(ws.finalMod, ws.condSilu, finalAdaW, finalAdaB, Activation.NONE);
-        ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.finalMod, 0, 1, tokens, LAYER_NORM_EPS);
+        // final layer: chunks 6·depth shift, 6·depth + 1 scale
+        int f = 6 * blocks.length;
+        ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, f, f + 1, tokens, LAYER_NORM_EPS);
         ops.linear(ws.finalOut, ws.normed, finalW, finalB, Activation.NONE);
         ops.unpatchify(out, ws.finalOut, config.patchSize(), config.outChannels());
     }

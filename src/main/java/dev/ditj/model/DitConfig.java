@@ -15,6 +15,12 @@ public record DitConfig(int inChannels, int inputSize, int patchSize, int hidden
                         double mlpRatio, int numClasses, boolean learnSigma) {
 
     public DitConfig {
+        if (inChannels < 1 || inputSize < 1 || patchSize < 1 || hiddenSize < 1 || depth < 1 || numHeads < 1 || numClasses < 0
+                || !(mlpRatio > 0) || Double.isInfinite(mlpRatio)) {
+            throw new DitjException("DiT config: sizes must be positive (in_channels " + inChannels + ", input_size "
+                    + inputSize + ", patch_size " + patchSize + ", hidden_size " + hiddenSize + ", depth " + depth
+                    + ", num_heads " + numHeads + ", mlp_ratio " + mlpRatio + ", num_classes " + numClasses + ")");
+        }
         if (inputSize % patchSize != 0) {
             throw new DitjException("DiT config: input_size " + inputSize + " is not a multiple of patch_size " + patchSize);
         }

@@ -18,6 +18,17 @@ public record VaeConfig(int latentChannels, int outChannels, int[] blockOutChann
                         double scalingFactor, double[] latentsMean, double[] latentsStd) {
 
     public VaeConfig {
+        if (latentChannels < 1 || outChannels < 1 || layersPerBlock < 0 || normNumGroups < 1
+                || blockOutChannels.length < 1 || blockOutChannels.length > 16
+                || Arrays.stream(blockOutChannels).anyMatch(ch -> ch < 1)) {
+            throw new DitjException("VAE config: sizes must be positive and 1 to 16 levels (latent_channels "
+                    + latentChannels + ", out_channels " + outChannels + ", block_out_channels "
+                    + Arrays.toString(blockOutChannels) + ", layers_per_block " + layersPerBlock + ", norm_num_groups "
+                    + normNumGroups + ")");
+        }
+        if (!(scalingFactor > 0) || Double.isInfinite(scalingFactor)) {
+            throw new DitjException("VAE config: scaling_factor must be a positive number, got " + scalingFactor);
+        }
         for (int ch : blockOutChannels) {
             if (ch % normNumGroups != 0) {
                 throw new DitjException("VAE config: block channels " + Arrays.toString(blockOutChannels)

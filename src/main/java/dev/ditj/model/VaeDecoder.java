@@ -132,9 +132,10 @@ public final class VaeDecoder implements AutoCloseable {
             this.batch = batch;
             this.height = height;
             this.width = width;
-            ops.checkMemory(source, 0, activationBytes(config, batch, height, width));
-            int top = config.blockOutChannels()[config.blockOutChannels().length - 1], n = height * width;
-            long biggest = slotFloats(config, height, width);
+            ops.checkMemory(source, 0, workspaceBytes(config, batch, height, width));
+            int[] boc = config.blockOutChannels();
+            int top = boc[boc.length - 1], n = height * width;
+            long biggest = biggestActivation(config, height, width);
             for (int i = 0; i < slots.length; i++) slots[i] = ops.alloc(Shape.of(batch * biggest));
             tokens = ops.alloc(Shape.of(batch * n, top));
             qkv = ops.alloc(Shape.of(batch * n, 3 * top));
@@ -168,39 +169,34 @@ public final class VaeDecoder implements AutoCloseable {
         }
     }
 
-    /** Floats per sample of a workspace slot: the largest activation of the decoder. */
-    private static long slotFloats(VaeConfig config, int height, int width) {
+    public Workspace workspace(int batch, int latentHeight, int latentWidth) {
+        return new Workspace(batch, latentHeight, latentWidth);
+    }
+
+    /** Elements of the largest activation of one image: what each of the workspace's slots must hold. */
+    private static long biggestActivation(VaeConfig config, int height, int width) {
         int[] boc = config.blockOutChannels();
         int top = boc[boc.length - 1];
         long biggest = (long) top * height * width;
-        long h = height, w = width;
+        int h = height, w = width;
         for (int i = 0; i < boc.length; i++) {
             int out = boc[boc.length - 1 - i];
             int in = i == 0 ? top : boc[boc.length - i];
-            biggest = Math.max(biggest, Math.max(in, out) * h * w);
+            biggest = Math.max(biggest, (long) Math.max(in, out) * h * w);
             if (i < boc.length - 1) {
                 h *= 2;
                 w *= 2;
-                biggest = Math.max(biggest, out * h * w);
+                biggest = Math.max(biggest, (long) out * h * w);
             }
         }
-        return Math.max(biggest, config.outChannels() * h * w);
+        return Math.max(biggest, (long) config.outChannels() * h * w);
     }
 
-    /**
-     * Bytes of activations a decode of {@code batch} latents of {@code height × width} needs: its {@link Workspace},
-     * the latent and the image.
-     */
-    public static long activationBytes(VaeConfig config, int batch, int height, int width) {
-        int top = config.blockOutChannels()[config.blockOutChannels().length - 1];
-        long n = (long) height * width, f = config.downsamplingFactor();
-        long workspace = 4 * slotFloats(config, height, width) + 6 * n * top;
-        long io = config.latentChannels() * n + config.outChannels() * n * f * f;
-        return batch * (workspace + io) * Float.BYTES;
-    }
-
-    public Workspace workspace(int batch, int latentHeight, int latentWidth) {
-        return new Workspace(batch, latentHeight, latentWidth);
+    /** The bytes {@link #workspace} allocates for {@code batch} latents of {@code height × width}. */
+    public static long workspaceBytes(VaeConfig config, int batch, int height, int width) {
+        int[] boc = config.blockOutChannels();
+        long top = boc[boc.length - 1], n = (long) height * width;
+        return 4L * batch * (4 * biggestActivation(config, height, width) + 6 * n * top);
     }
 
     /** Per-channel factors that turn a (normalised) latent into the decoder's input; see {@link VaeConfig}. */
@@ -281,8 +277,7 @@ public final class VaeDecoder implements AutoCloseable {
                 config.normNumGroups(), GROUP_NORM_EPS, false);
         ops.channelsToTokens(ws.tokens, normed);
         ws.release(normed);
-        ops.linear(ws.qkv, ws.tokens, a.qkvW, a.qkvB, Activation.NONE);
-        ops.attention(ws.attn, ws.qkv, b, n, 1, (float) (1.0 / Math.sqrt(a.channels)));
+        ops.selfAttention(ws.attn, ws.tokens, a.qkvW, a.qkvB, ws.qkv, b, n, 1, (float) (1.0 / Math.sqrt(a.channels)));
         ops.linear(ws.proj, ws.attn, a.outW, a.outB, Activation.NONE);
         Tensor y = ws.take(b, a.channels, h, w);
         ops.tokensToChannels(ops.view(y, Shape.of(b, a.channels, n)), ws.proj, ops.view(x, Shape.of(b, a.channels, n)));

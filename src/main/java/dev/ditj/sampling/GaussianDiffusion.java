@@ -24,6 +24,11 @@ public final class GaussianDiffusion {
         return b;
     }
 
+    /** How many steps a respacing spec keeps (checks the spec). */
+    public static int respacedSteps(String respacing) {
+        return Respacing.keptSteps(TRAIN_STEPS, respacing).length;
+    }
+
     /** The schedule for a respacing spec ("" = all 1000 steps, "250", "ddim50", ...). */
     public static GaussianDiffusion create(String respacing) {
         double[] base = linearBetas();

@@ -13,16 +13,28 @@ public interface NoiseSource {
 
     /** Noise from a seed: stream 0 is the initial latent, stream k+1 the noise of step k. */
     static NoiseSource seeded(long seed) {
+        return seeded(seed, null);
+    }
+
+    /**
+     * Noise from a seed for images whose indices in their run are {@code imageIndices} (null = 0, 1, ...): image b
+     * of a batch gets the noise of image {@code imageIndices[b]}, whatever else the batch holds.
+     */
+    static NoiseSource seeded(long seed, int[] imageIndices) {
         GaussianNoise g = new GaussianNoise(seed);
         return new NoiseSource() {
             @Override
             public void initial(float[] out, int images, int perImage) {
-                for (int b = 0; b < images; b++) g.fill(out, b * perImage, perImage, b, 0);
+                for (int b = 0; b < images; b++) g.fill(out, b * perImage, perImage, index(b), 0);
             }
 
             @Override
             public void step(int step, float[] out, int images, int perImage) {
-                for (int b = 0; b < images; b++) g.fill(out, b * perImage, perImage, b, step + 1);
+                for (int b = 0; b < images; b++) g.fill(out, b * perImage, perImage, index(b), step + 1);
+            }
+
+            private int index(int b) {
+                return imageIndices == null ? b : imageIndices[b];
             }
         };
     }
@@ -32,26 +44,37 @@ public interface NoiseSource {
      * may be null).
      */
     static NoiseSource recorded(float[] initial, float[] steps, NoiseSource fallback) {
+        return recorded(initial, steps, 0, -1, fallback);
+    }
+
+    /**
+     * Like {@link #recorded(float[], float[], NoiseSource)} for images {@code first, first + 1, ...} of the
+     * {@code total} images the arrays hold ({@code total} -1: as many as each call asks for), so a run can be
+     * sampled in batches.
+     */
+    static NoiseSource recorded(float[] initial, float[] steps, int first, int total, NoiseSource fallback) {
         return new NoiseSource() {
             @Override
             public void initial(float[] out, int images, int perImage) {
                 if (initial == null) {
                     fallback.initial(out, images, perImage);
                 } else {
-                    System.arraycopy(initial, 0, out, 0, images * perImage);
+                    System.arraycopy(initial, Math.toIntExact((long) first * perImage), out, 0, images * perImage);
                 }
             }
 
             @Override
             public void step(int step, float[] out, int images, int perImage) {
                 int n = images * perImage;
+                long stride = (long) (total < 0 ? images : total) * perImage;
+                long start = step * stride + (long) first * perImage;
                 if (steps == null) {
                     fallback.step(step, out, images, perImage);
-                } else if ((long) (step + 1) * n > steps.length) {
-                    throw new dev.ditj.DitjException("the step noise holds " + steps.length / n
+                } else if (start + n > steps.length) {
+                    throw new dev.ditj.DitjException("the step noise holds " + steps.length / stride
                             + " steps, but the sampler needs step " + (step + 1));
                 } else {
-                    System.arraycopy(steps, step * n, out, 0, n);
+                    System.arraycopy(steps, (int) start, out, 0, n);
                 }
             }
         };

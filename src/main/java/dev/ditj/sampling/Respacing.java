@@ -1,6 +1,6 @@
 package dev.ditj.sampling;
 
-import dev.ditj.DitjException;
+import dev.ditj.InvalidArgumentException;
 
 import java.util.Arrays;
 import java.util.TreeSet;
@@ -32,7 +32,8 @@ public final class Respacing {
                     return toArray(kept);
                 }
             }
-            throw new DitjException("cannot create exactly " + wanted + " steps with an integer stride (respacing '" + spec + "')");
+            throw new InvalidArgumentException("respacing", "'" + spec + "' asks for " + wanted
+                    + " steps, which no integer stride over " + numTimesteps + " steps gives");
         }
         String[] parts = s.split(",");
         int[] counts = new int[parts.length];
@@ -41,7 +42,8 @@ public final class Respacing {
         for (int i = 0; i < counts.length; i++) {
             int size = sizePer + (i < extra ? 1 : 0);
             if (size < counts[i]) {
-                throw new DitjException("cannot divide a section of " + size + " steps into " + counts[i] + " (respacing '" + spec + "')");
+                throw new InvalidArgumentException("respacing", "'" + spec + "' asks for " + counts[i]
+                        + " steps from a section of " + size + " (at most " + size + ")");
             }
             double stride = counts[i] <= 1 ? 1 : (double) (size - 1) / (counts[i] - 1);
             double cur = 0.0;
@@ -60,7 +62,7 @@ public final class Respacing {
             if (n <= 0) throw new NumberFormatException();
             return n;
         } catch (NumberFormatException e) {
-            throw new DitjException("bad timestep respacing '" + spec + "': expected e.g. 250, ddim50 or 10,15,20");
+            throw new InvalidArgumentException("respacing", "'" + spec + "' is not a respacing: expected e.g. 250, ddim50 or 10,15,20");
         }
     }
 

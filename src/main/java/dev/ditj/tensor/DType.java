@@ -1,5 +1,7 @@
 package dev.ditj.tensor;
 
+import dev.ditj.InvalidArgumentException;
+
 import java.util.Locale;
 
 /** Element types of stored and computed tensors. */
@@ -33,7 +35,7 @@ public enum DType {
             case "fp32": case "f32": case "float32": return F32;
             case "fp16": case "f16": case "float16": case "half": return F16;
             case "bf16": case "bfloat16": return BF16;
-            default: throw new IllegalArgumentException("unknown dtype '" + s + "' (use fp32, fp16 or bf16)");
+            default: throw new InvalidArgumentException("dtype", "'" + s + "' is unknown: use fp32, fp16 or bf16");
         }
     }
 }

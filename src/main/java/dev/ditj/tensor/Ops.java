@@ -7,7 +7,7 @@ package dev.ditj.tensor;
  * <p>Conventions: tensors are float32 unless noted, row-major; outputs come first and are written completely
  * (callers pre-allocate them with {@link #alloc}); "rows" of a token tensor are {@code batch * tokens}.
  * A "modulation" tensor {@code mod [B, k*H]} holds k chunks of H values per sample (adaLN shift/scale/gate);
- * ops address a chunk by its index.
+ * ops address a chunk by its index (the DiT keeps every layer's chunks in one such tensor).
  */
 public interface Ops extends AutoCloseable {
 
@@ -17,6 +17,20 @@ public interface Ops extends AutoCloseable {
     /** A short name for logs and errors ("cpu", "cuda", "emu"). */
     String name();
 
+    /** The arithmetic of the backend's heavy ops (recorded with generated images). */
+    default Precision precision() {
+        return Precision.FP32;
+    }
+
+    /**
+     * Bytes the backend could still allocate for activations: the Java heap's headroom by default (device memory
+     * on a GPU). Used to size micro-batches.
+     */
+    default long memoryAvailable() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    }
+
     // ---------------------------------------------------------------------------------------------- memory
 
     /** A new float32 tensor; contents unspecified until written. */
@@ -24,6 +38,25 @@ public interface Ops extends AutoCloseable {
 
     /** A new int32 tensor (class labels); contents unspecified until written. */
     Tensor allocInts(Shape shape);
+
+    /** What an activation buffer is for, so a backend can store it in the form its reader wants. */
+    enum ActivationKind {
+        /** Read and written by any op. */
+        PLAIN,
+        /**
+         * Rows {@code [M, K]} read only as the x of {@link #linear} / {@link #linearGatedResidual} (and by
+         * {@link #read}), written by linear, modulatedLayerNorm, attention, silu, patchify or timestepFrequencies.
+         * A backend may keep it at its GEMM input precision: CUDA in {@link Precision#BF16} stores bf16 (each value
+         * rounded to nearest even as it is written, which the GEMM would otherwise do in a conversion pass), so
+         * read gives the rounded values; float32 backends make a plain tensor.
+         */
+        LINEAR_INPUT
+    }
+
+    /** A new activation tensor for the use {@code kind} (contents unspecified until written). */
+    default Tensor alloc(Shape shape, ActivationKind kind) {
+        return alloc(shape);
+    }
 
     /** A new float32 tensor holding a copy of {@code host}. */
     Tensor upload(HostTensor host);
@@ -112,6 +145,20 @@ public interface Ops extends AutoCloseable {
      */
     void linear(Tensor out, Tensor x, Tensor w, Tensor bias, Activation act);
 
+    /**
+     * {@code x += gate ⊙ (a · wᵀ + bias)} (the adaLN-Zero gated residual of a block's output layer), {@code gate}
+     * = chunk {@code gateChunk} of {@code mod} for the row's sample (row / tokens) as in {@link #gatedResidual}, or 1
+     * when {@code mod} is null (a plain residual add). The default runs {@link #linear} into a temporary, then the
+     * residual op; a backend may fuse both into the GEMM's epilogue (CUDA does).
+     */
+    default void linearGatedResidual(Tensor x, Tensor a, Tensor w, Tensor bias, Tensor mod, int gateChunk, int tokens) {
+        try (Tensor y = alloc(x.shape())) {
+            linear(y, a, w, bias, Activation.NONE);
+            if (mod != null) gatedResidual(x, y, mod, gateChunk, tokens);
+            else add(x, x, y);
+        }
+    }
+
     /** The row count M of a {@link #linear} call, after checking that the shapes agree. */
     static int linearRows(Tensor out, Tensor x, Tensor w) {
         int n = w.dim(0), k = w.dim(1);
@@ -158,6 +205,18 @@ public interface Ops extends AutoCloseable {
      * {@code h*hd .. h*hd+hd-1}.
      */
     void attention(Tensor out, Tensor qkv, int batch, int tokens, int heads, float scale);
+
+    /**
+     * Self-attention of token rows {@code x [B*T, K]}: the projection {@code qkv = x · wᵀ + bias} ({@code w [3H, K]},
+     * into the scratch {@code qkv [B*T, 3H]}, whose contents are unspecified afterwards), then {@link #attention}.
+     * One op, so that a backend may keep the projection in its own format (CUDA in bf16 writes it as bf16 for the
+     * tensor-core attention instead of converting it).
+     */
+    default void selfAttention(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor qkv, int batch, int tokens, int heads,
+                               float scale) {
+        linear(qkv, x, w, bias, Activation.NONE);
+        attention(out, qkv, batch, tokens, heads, scale);
+    }
 
     /**
      * Patchify {@code x [B, C, S, S]} into {@code out [B*T, C*p*p]}: token {@code gy*G + gx}, feature

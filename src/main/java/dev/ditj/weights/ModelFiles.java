@@ -5,8 +5,10 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.ditj.DitjException;
+import dev.ditj.io.Json;
 import dev.ditj.model.DitConfig;
 import dev.ditj.model.VaeConfig;
 
@@ -55,10 +57,18 @@ public final class ModelFiles {
 
     public static DitConfig parseDitConfig(String json, String file) {
         JsonObject o = parse(json, file);
-        return new DitConfig(intField(o, "in_channels", file), intField(o, "input_size", file),
-                intField(o, "patch_size", file), intField(o, "hidden_size", file), intField(o, "depth", file),
-                intField(o, "num_heads", file), doubleField(o, "mlp_ratio", file), intField(o, "num_classes", file),
-                field(o, "learn_sigma", file).getAsBoolean());
+        int inChannels = intField(o, "in_channels", file), inputSize = intField(o, "input_size", file);
+        int patchSize = intField(o, "patch_size", file), hiddenSize = intField(o, "hidden_size", file);
+        int depth = intField(o, "depth", file), numHeads = intField(o, "num_heads", file);
+        double mlpRatio = Json.doubleValue(field(o, "mlp_ratio", file), what(file, "mlp_ratio"));
+        int numClasses = intField(o, "num_classes", file);
+        boolean learnSigma = Json.boolValue(field(o, "learn_sigma", file), what(file, "learn_sigma"));
+        try {
+            return new DitConfig(inChannels, inputSize, patchSize, hiddenSize, depth, numHeads, mlpRatio, numClasses,
+                    learnSigma);
+        } catch (DitjException e) {
+            throw new DitjException(file + ": " + e.getMessage(), e);
+        }
     }
 
     public static String vaeConfigJson(VaeConfig c) {
@@ -90,26 +100,33 @@ public final class ModelFiles {
      */
     public static VaeConfig parseVaeConfig(String json, String file) {
         JsonObject o = parse(json, file);
-        JsonArray boc = field(o, "block_out_channels", file).getAsJsonArray();
+        JsonElement bocField = field(o, "block_out_channels", file);
+        if (!bocField.isJsonArray()) throw new DitjException(what(file, "block_out_channels") + " must be an array of integers");
+        JsonArray boc = bocField.getAsJsonArray();
         int[] channels = new int[boc.size()];
-        for (int i = 0; i < channels.length; i++) channels[i] = boc.get(i).getAsInt();
-        int latent = has(o, "latent_channels") ? o.get("latent_channels").getAsInt() : 4;
-        double[] mean = has(o, "latents_mean") ? doubleArray(o.get("latents_mean").getAsJsonArray()) : null;
-        double[] std = has(o, "latents_std") ? doubleArray(o.get("latents_std").getAsJsonArray()) : null;
+        for (int i = 0; i < channels.length; i++) channels[i] = Json.intValue(boc.get(i), what(file, "block_out_channels"));
+        int latent = has(o, "latent_channels") ? intField(o, "latent_channels", file) : 4;
+        double[] mean = has(o, "latents_mean") ? doubleArray(o, "latents_mean", file) : null;
+        double[] std = has(o, "latents_std") ? doubleArray(o, "latents_std", file) : null;
         if (has(o, "shift_factor")) {
             if (mean != null) throw new DitjException(file + ": VAE config has both shift_factor and latents_mean");
+            if (latent < 1) throw new DitjException(what(file, "latent_channels") + " must be positive, got " + latent);
             mean = new double[latent];
-            java.util.Arrays.fill(mean, o.get("shift_factor").getAsDouble());
+            java.util.Arrays.fill(mean, Json.doubleValue(o.get("shift_factor"), what(file, "shift_factor")));
         }
-        return new VaeConfig(latent,
-                has(o, "out_channels") ? o.get("out_channels").getAsInt() : 3,
-                channels,
-                has(o, "layers_per_block") ? o.get("layers_per_block").getAsInt() : 1,
-                has(o, "norm_num_groups") ? o.get("norm_num_groups").getAsInt() : 32,
-                !has(o, "mid_block_add_attention") || o.get("mid_block_add_attention").getAsBoolean(),
-                !has(o, "use_post_quant_conv") || o.get("use_post_quant_conv").getAsBoolean(),
-                has(o, "scaling_factor") ? o.get("scaling_factor").getAsDouble() : 0.18215,
-                mean, std);
+        int out = has(o, "out_channels") ? intField(o, "out_channels", file) : 3;
+        int layers = has(o, "layers_per_block") ? intField(o, "layers_per_block", file) : 1;
+        int groups = has(o, "norm_num_groups") ? intField(o, "norm_num_groups", file) : 32;
+        boolean midAttention = !has(o, "mid_block_add_attention")
+                || Json.boolValue(o.get("mid_block_add_attention"), what(file, "mid_block_add_attention"));
+        boolean postQuantConv = !has(o, "use_post_quant_conv")
+                || Json.boolValue(o.get("use_post_quant_conv"), what(file, "use_post_quant_conv"));
+        double scaling = has(o, "scaling_factor") ? Json.doubleValue(o.get("scaling_factor"), what(file, "scaling_factor")) : 0.18215;
+        try {
+            return new VaeConfig(latent, out, channels, layers, groups, midAttention, postQuantConv, scaling, mean, std);
+        } catch (DitjException e) {
+            throw new DitjException(file + ": " + e.getMessage(), e);
+        }
     }
 
     public static String classNamesJson(List<String> names) {
@@ -119,19 +136,24 @@ public final class ModelFiles {
     }
 
     public static List<String> parseClassNames(String json, String file) {
+        String what = file + ": " + CLASS_NAMES_KEY;
+        JsonElement parsed;
         try {
-            JsonArray a = JsonParser.parseString(json).getAsJsonArray();
-            List<String> names = new ArrayList<>();
-            a.forEach(e -> names.add(e.getAsString()));
-            return names;
-        } catch (RuntimeException e) {
-            throw new DitjException(file + ": " + CLASS_NAMES_KEY + " is not a JSON array of strings");
+            parsed = JsonParser.parseString(json);
+        } catch (JsonParseException e) {
+            throw new DitjException(what + " is not valid JSON (" + Json.syntaxError(e) + ")", e);
         }
+        if (!parsed.isJsonArray()) throw new DitjException(what + " is not a JSON array of strings");
+        List<String> names = new ArrayList<>();
+        for (JsonElement e : parsed.getAsJsonArray()) names.add(Json.stringValue(e, what + " entry"));
+        return names;
     }
 
-    private static double[] doubleArray(JsonArray a) {
+    private static double[] doubleArray(JsonObject o, String key, String file) {
+        if (!o.get(key).isJsonArray()) throw new DitjException(what(file, key) + " must be an array of numbers");
+        JsonArray a = o.get(key).getAsJsonArray();
         double[] d = new double[a.size()];
-        for (int i = 0; i < d.length; i++) d[i] = a.get(i).getAsDouble();
+        for (int i = 0; i < d.length; i++) d[i] = Json.doubleValue(a.get(i), what(file, key));
         return d;
     }
 
@@ -140,11 +162,11 @@ public final class ModelFiles {
     }
 
     private static JsonObject parse(String json, String file) {
-        try {
-            return JsonParser.parseString(json).getAsJsonObject();
-        } catch (RuntimeException e) {
-            throw new DitjException(file + ": model config is not a JSON object: " + e.getMessage());
-        }
+        return Json.parseObject(json, file + ": model config");
+    }
+
+    private static String what(String file, String key) {
+        return file + ": model config '" + key + "'";
     }
 
     private static JsonElement field(JsonObject o, String key, String file) {
@@ -153,10 +175,6 @@ public final class ModelFiles {
     }
 
     private static int intField(JsonObject o, String key, String file) {
-        return field(o, key, file).getAsInt();
-    }
-
-    private static double doubleField(JsonObject o, String key, String file) {
-        return field(o, key, file).getAsDouble();
+        return Json.intValue(field(o, key, file), what(file, key));
     }
 }

@@ -125,6 +125,7 @@ public final class WeightStore implements AutoCloseable {
 
     /** The dtype the weights are stored in (the first tensor's). */
     public DType storedDtype() {
+        if (reader.names().isEmpty()) throw new DitjException(file + ": model file holds no tensors");
         return reader.dtype(reader.names().get(0));
     }
 

@@ -21,10 +21,14 @@ class ApiExampleTest {
         try (Generator g = Generator.load(TestModels.ditA(), TestModels.vaeTiny(), Backend.AUTO)) {   // load once
             GenerationRequest req = GenerationRequest.builder(3, 7)
                     .seed(42).sampler(SamplerKind.DPMPP2M).steps(25).cfgScale(4f).build();
-            int[] progress = new int[1];
-            GenerationResult r = g.generate(req, (done, total) -> progress[0] = done);
+            int[] progress = new int[2];
+            GenerationResult r = g.generate(req, (done, total) -> {
+                progress[0] = done;
+                progress[1] = total;
+            });
             Files.write(tmp.resolve("grid.png"), r.gridPng());
-            assertEquals(25, progress[0]);
+            assertEquals(2 * 25, progress[0]); // image-steps: 2 images × 25 steps
+            assertEquals(2 * 25, progress[1]);
             assertEquals(2, r.count());
             assertEquals(64, r.width());
             assertTrue(Files.size(tmp.resolve("grid.png")) > 1000);

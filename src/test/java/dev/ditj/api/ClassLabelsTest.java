@@ -72,7 +72,7 @@ class ClassLabelsTest {
     @Test
     void unknownNamesSuggestCloseMatches() {
         String msg = error(IMAGENET, "goldfsh");
-        assertTrue(msg.startsWith("unknown class 'goldfsh'; did you mean: goldfish (1)"), msg);
+        assertTrue(msg.startsWith("class 'goldfsh' is unknown; did you mean: goldfish (1)"), msg);
         assertTrue(msg.contains("--list-classes"), msg);
         assertTrue(error(IMAGENET, "golden retriver").contains("golden retriever (207)"));
         assertTrue(error(IMAGENET, "retriever").contains("golden retriever (207)")); // substring, not prefix

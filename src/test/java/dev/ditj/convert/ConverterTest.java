@@ -63,12 +63,22 @@ class ConverterTest {
     @Test
     void trainingCheckpointTakesTheEmaWeights() {
         Path out = tmp.resolve("train.safetensors");
-        Converter.Report r = Converter.convert(Fixtures.file("dit_a_train.pt"), out, heads(2));
+        Converter.Report r = Converter.convert(Fixtures.file("dit_t_train.pt"), out, heads(2));
         assertEquals("dit-training-checkpoint-ema", r.layout());
-        // the fixture's "ema" is dit_a itself (its "model" has other random weights)
-        Map<String, RawTensor> ema = TorchCheckpoint.tensorMap(TorchCheckpoint.read(Fixtures.file("dit_a.pt")), "dit_a");
+        assertEquals(22, r.tensors());
+        try (WeightStore w = WeightStore.open(out)) {
+            assertEquals(new DitConfig(4, 8, 2, 16, 1, 2, 4.0, 10, true), w.ditConfig());
+        }
+        Map<?, ?> top = (Map<?, ?>) TorchCheckpoint.read(Fixtures.file("dit_t_train.pt"));
+        Map<String, RawTensor> ema = TorchCheckpoint.tensorMap(top.get("ema"), "ema");
         try (SafeTensors.Reader a = SafeTensors.open(out)) {
             for (String name : ema.keySet()) assertArrayEquals(ema.get(name).toFloats(), a.get(name).toFloats(), name);
+        }
+        // "ema" and "model" are unrelated random weights: only the EMA's forward matches the official one
+        try (CpuOps ops = new CpuOps(); DitModel m = DitModel.load(out, ops)) {
+            HostTensor o = m.forward(TestModels.floats("dit_t_forward_x.npy"), TestModels.ints("dit_t_forward_t.npy"),
+                    TestModels.ints("dit_t_forward_y.npy"));
+            Compare.assertRelL2(o.data(), TestModels.floats("dit_t_forward_out.npy").data(), 1e-5, "dit_t_train.pt EMA forward");
         }
     }
 
@@ -83,17 +93,24 @@ class ConverterTest {
         float[] reference = null;
         for (String[] c : cases) {
             Path out = tmp.resolve(c[1] + ".safetensors");
+            // only the folder brings its config.json: shapes do not tell the GroupNorm group count (4 here)
             Converter.Report r = Converter.convert(Fixtures.file(c[0]), out,
-                    new Converter.Options(DType.F32, 0, c[0].startsWith("vae_tiny_diffusers") ? null : cfg, null));
+                    new Converter.Options(DType.F32, 0, c[0].equals("vae_tiny_diffusers") ? null : cfg, null));
             assertEquals(c[1], r.layout());
             try (SafeTensors.Reader st = SafeTensors.open(out)) {
                 float[] w = st.get("decoder.mid_block.attentions.0.to_q.weight").toFloats();
-                assertArrayEquals(new int[] {64, 64}, st.shape("decoder.mid_block.attentions.0.to_q.weight").dims());
+                assertArrayEquals(new int[] {16, 16}, st.shape("decoder.mid_block.attentions.0.to_q.weight").dims());
                 if (reference == null) reference = w;
                 assertArrayEquals(reference, w, c[0]);
                 assertFalse(st.contains("encoder.conv_in.weight"), "encoder dropped");
             }
         }
+        // without it, SD's 32 groups are assumed, which these channel counts refuse
+        Path lone = Fixtures.file("vae_tiny_diffusers/diffusion_pytorch_model.safetensors");
+        String m = assertThrows(DitjException.class, () -> Converter.convert(lone, tmp.resolve("lone.safetensors"),
+                new Converter.Options(DType.F32, 0, null, null))).getMessage();
+        assertTrue(m.contains("norm_num_groups 32"), m);
+        assertFalse(Files.exists(tmp.resolve("lone.safetensors")));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.ditj.cuda;
 
 import dev.ditj.emu.EmulatedDevice;
+import dev.ditj.tensor.Precision;
 import org.junit.jupiter.api.Assumptions;
 
 /** Backends for the CUDA tests: the emulator (always) or a real GPU (tests tagged gpu; skipped without one). */
@@ -10,6 +11,11 @@ final class Devices {
 
     static CudaOps emulated() {
         return new CudaOps(new EmulatedDevice(), "emu");
+    }
+
+    /** An emulated backend of the given precision, with the emulator's efficiency counters on. */
+    static CudaOps emulated(Precision precision) {
+        return new CudaOps(new EmulatedDevice().efficiencyCounters(true), "emu-" + precision.name().toLowerCase(), precision);
     }
 
     /** The GPU backend, or a skipped test (with the reason) where no CUDA device can be opened. */

@@ -37,7 +37,7 @@ class VaeFixtureTest {
             "sd_full_tiny.ckpt"})
     void decodeMatchesDiffusers(String source, @TempDir Path tmp) {
         Path converted = tmp.resolve("vae.safetensors");
-        // LDM names do not carry the GroupNorm group count (16 here), so those files take the config.
+        // LDM names do not carry the GroupNorm group count (4 here), so those files take the config.
         Path config = source.startsWith("vae_tiny_diffusers") ? null : TestModels.vaeTinyConfig();
         if (source.endsWith(".bin")) {
             config = TestModels.vaeTinyConfig();

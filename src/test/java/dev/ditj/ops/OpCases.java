@@ -1,5 +1,6 @@
 package dev.ditj.ops;
 
+import dev.ditj.tensor.FloatFormats;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Ops.Activation;
@@ -40,16 +41,22 @@ public final class OpCases {
     static final class Inputs {
         private final Ops ops;
         private final SplittableRandom rng;
+        private final boolean bf16;
         private final List<Tensor> made = new ArrayList<>();
 
-        Inputs(Ops ops, long seed) {
+        Inputs(Ops ops, long seed, boolean bf16) {
             this.ops = ops;
             this.rng = new SplittableRandom(seed);
+            this.bf16 = bf16;
         }
 
+        /** Uniform values of std {@code scale}; with bf16 set, rounded to bf16 (exact in bf16 and float32 alike). */
         float[] values(int n, double scale, double offset) {
             float[] v = new float[n];
-            for (int i = 0; i < n; i++) v[i] = (float) (offset + scale * (rng.nextDouble() * 2 - 1) * Math.sqrt(3));
+            for (int i = 0; i < n; i++) {
+                v[i] = (float) (offset + scale * (rng.nextDouble() * 2 - 1) * Math.sqrt(3));
+                if (bf16) v[i] = FloatFormats.bf16ToFloat(FloatFormats.floatToBf16(v[i]));
+            }
             return v;
         }
 
@@ -106,23 +113,30 @@ public final class OpCases {
     }
 
     private static void add(List<Case> list, String name, double tol, long seed, Function<Inputs, Tensor> body) {
+        add(list, name, tol, seed, false, body);
+    }
+
+    private static void add(List<Case> list, String name, double tol, long seed, boolean bf16, Function<Inputs, Tensor> body) {
         list.add(new Case(name, tol, ops -> {
-            Inputs in = new Inputs(ops, seed);
+            Inputs in = new Inputs(ops, seed, bf16);
             return in.read(body.apply(in));
         }));
     }
 
-    public static List<Case> all(Size size) {
+    /**
+     * The linear rows. With {@code bf16Values} every input is a bf16 value, so a bf16 backend (which rounds its GEMM
+     * operands to bf16) and a float32 one multiply the same numbers: only the fp32 summation order differs, and the
+     * float32 tolerance holds.
+     */
+    public static List<Case> linear(Size size, boolean bf16Values) {
         List<Case> c = new ArrayList<>();
-        boolean real = size == Size.REAL;
         long seed = 1;
-
-        int[][] linears = real
+        int[][] linears = size == Size.REAL
                 ? new int[][] {{512, 1152, 3456}, {512, 1152, 4608}, {512, 4608, 1152}, {2, 1152, 6912}, {2048, 1152, 1152}}
                 : new int[][] {{1, 5, 3}, {7, 33, 70}, {130, 300, 97}, {2, 144, 864}, {16, 256, 144}};
         for (int[] l : linears) {
             for (Activation act : Activation.values()) {
-                add(c, "linear " + l[0] + "x" + l[1] + "->" + l[2] + " " + act, 1e-5, seed++, in -> {
+                add(c, "linear " + l[0] + "x" + l[1] + "->" + l[2] + " " + act, 1e-5, seed++, bf16Values, in -> {
                     Tensor x = in.random(1, l[0], l[1]), w = in.weight(LINEAR_WEIGHT, l[2], l[1]), b = in.random(0.1, l[2]);
                     Tensor out = in.poisoned(l[0], l[2]);
                     in.ops.linear(out, x, w, b, act);
@@ -130,26 +144,77 @@ public final class OpCases {
                 });
             }
         }
-        add(c, "linear without bias", 1e-5, seed++, in -> {
+        add(c, "linear without bias", 1e-5, seed++, bf16Values, in -> {
             Tensor x = in.random(1, 9, 40), w = in.weight(LINEAR_WEIGHT, 33, 40), out = in.poisoned(9, 33);
             in.ops.linear(out, x, w, null, Activation.NONE);
             return out;
         });
         // Weights given as plain constants or as activations take other paths through a backend than model weights.
-        add(c, "linear, weight a plain constant", 1e-5, seed++, in -> {
+        add(c, "linear, weight a plain constant", 1e-5, seed++, bf16Values, in -> {
             Tensor x = in.random(1, 13, 70), w = in.weight(PLAIN, 50, 70), out = in.poisoned(13, 50);
             in.ops.linear(out, x, w, null, Activation.NONE);
             return out;
         });
-        add(c, "linear, weight an activation", 1e-5, seed++, in -> {
+        add(c, "linear, weight an activation", 1e-5, seed++, bf16Values, in -> {
             Tensor x = in.random(1, 13, 70), w = in.random(0.1, 50, 70), out = in.poisoned(13, 50);
             in.ops.linear(out, x, w, null, Activation.NONE);
             return out;
         });
         // A weight a backend keeps in its own layout must still read back as given.
-        add(c, "read back a linear weight", 0, seed++, in -> in.weight(LINEAR_WEIGHT, 37, 29));
-        add(c, "read back a conv weight", 0, seed++, in -> in.weight(CONV_WEIGHT, 13, 5, 3, 3));
-        int n = real ? 2 * 256 * 1152 : 1000;
+        add(c, "read back a linear weight", 0, seed++, bf16Values, in -> in.weight(LINEAR_WEIGHT, 37, 29));
+        add(c, "read back a conv weight", 0, seed++, bf16Values, in -> in.weight(CONV_WEIGHT, 13, 5, 3, 3));
+        // x += gate ⊙ (a·wᵀ + b): {samples, tokens, K, N}: fc2-like (K = 4N), proj-like, and odd N (scalar epilogue)
+        int[][] gated = size == Size.REAL
+                ? new int[][] {{2, 256, 4608, 1152}, {2, 256, 1152, 1152}}
+                : new int[][] {{2, 16, 576, 144}, {3, 7, 40, 30}};
+        for (int[] g : gated) {
+            int rows = g[0] * g[1];
+            for (boolean withGate : new boolean[] {true, false}) {
+                add(c, "linearGatedResidual " + Arrays.toString(g) + (withGate ? "" : " without gate"), 1e-5, seed++, bf16Values, in -> {
+                    Tensor x = in.random(1, rows, g[3]), a = in.random(1, rows, g[2]), w = in.weight(LINEAR_WEIGHT, g[3], g[2]);
+                    Tensor b = in.random(0.1, g[3]), mod = withGate ? in.random(0.5, g[0], 6 * g[3]) : null;
+                    in.ops.linearGatedResidual(x, a, w, b, mod, 5, g[1]);
+                    return x;
+                });
+            }
+        }
+        return c;
+    }
+
+    /**
+     * Attention rows for a backend whose attention runs on bf16 tensor cores (CudaOps in BF16), with bf16-valued q, k
+     * and v so both sides score the same numbers; the tolerance is the rounding of the softmax weights P to bf16 (the
+     * A operand of P·V), see CudaAttentionBf16EmuTest. Head dims 64, 72 (DiT-XL/2), 128, 512 (the VAE's single head)
+     * and 24 (no tensor-core kernel: the fp32 one); token counts that end in partial query and key tiles; scales of
+     * either sign. {hd, heads, batch, tokens} and the scale.
+     */
+    public static List<Case> attentionBf16(Size size) {
+        List<Case> c = new ArrayList<>();
+        long seed = 500;
+        double[][] shapes = size == Size.REAL
+                ? new double[][] {{72, 16, 2, 256, 1 / Math.sqrt(72)}, {72, 16, 2, 1024, 1 / Math.sqrt(72)},
+                        {64, 16, 2, 256, 0.125}, {512, 1, 1, 1024, 1 / Math.sqrt(512)}}
+                : new double[][] {{64, 2, 2, 100, 0.125}, {72, 3, 2, 33, 1 / Math.sqrt(72)}, {72, 2, 1, 256, -0.3},
+                        {128, 2, 1, 70, 1 / Math.sqrt(128)}, {512, 1, 1, 100, 1 / Math.sqrt(512)}, {24, 4, 3, 7, 0.5}};
+        for (double[] a : shapes) {
+            int hd = (int) a[0], heads = (int) a[1], b = (int) a[2], t = (int) a[3], h = hd * heads;
+            float scale = (float) a[4];
+            add(c, "attention bf16 hd " + hd + ", " + heads + " heads, " + b + "x" + t + " tokens, scale " + scale, 5e-3, seed++,
+                    true, in -> {
+                        Tensor qkv = in.random(1, b * t, 3 * h), out = in.poisoned(b * t, h);
+                        in.ops.attention(out, qkv, b, t, heads, scale);
+                        return out;
+                    });
+        }
+        return c;
+    }
+
+    public static List<Case> all(Size size) {
+        List<Case> c = new ArrayList<>(linear(size, false));
+        boolean real = size == Size.REAL;
+        long seed = c.size() + 1;
+
+        int n = real ? 2 * 256 * 1152 : 1001;   // a tail after the groups of 4
         add(c, "add", 1e-6, seed++, in -> {
             Tensor a = in.random(1, n), b = in.random(1, n), out = in.poisoned(n);
             in.ops.add(out, a, b);
@@ -185,6 +250,20 @@ public final class OpCases {
                 return out;
             });
         }
+        // the scalar paths: H not a multiple of 4, H above the LayerNorm's registers; tokens past a block of 16 rows
+        for (int[] d : real ? new int[][] {{2, 256, 1540}} : new int[][] {{2, 21, 30}, {1, 3, 1540}}) {
+            int b = d[0], t = d[1], h = d[2];
+            add(c, "modulatedLayerNorm " + Arrays.toString(d), 1e-5, seed++, in -> {
+                Tensor x = in.random(3, 0.5, b * t, h), mod = in.random(0.5, b, 6 * h), out = in.poisoned(b * t, h);
+                in.ops.modulatedLayerNorm(out, x, mod, 0, 1, t, 1e-6f);
+                return out;
+            });
+            add(c, "gatedResidual " + Arrays.toString(d), 1e-6, seed++, in -> {
+                Tensor x = in.random(1, b * t, h), y = in.random(1, b * t, h), mod = in.random(0.5, b, 6 * h);
+                in.ops.gatedResidual(x, y, mod, 2, t);
+                return x;
+            });
+        }
         int[] vaeAttn = real ? new int[] {1, 1024, 512} : new int[] {2, 70, 64};
         add(c, "attention single head " + Arrays.toString(vaeAttn), 1e-5, seed++, in -> {
             int b = vaeAttn[0], t = vaeAttn[1], h = vaeAttn[2];
@@ -205,16 +284,17 @@ public final class OpCases {
             in.ops.timestepFrequencies(out, tt, freqs);
             return out;
         });
-        for (int p : new int[] {2, 4}) {
-            int b = 2, ch = 4, s = real ? 32 : 8, g = s / p;
-            add(c, "patchify p" + p, 0, seed++, in -> {
+        // {patch, channels in, channels out}: DiT's, and (small) enough channels that a token row takes two tiles
+        for (int[] pc : real ? new int[][] {{2, 4, 8}, {4, 4, 8}} : new int[][] {{2, 4, 8}, {4, 4, 8}, {2, 900, 901}}) {
+            int p = pc[0], ch = pc[1], co = pc[2], b = 2, s = real ? 32 : 8, g = s / p;
+            add(c, "patchify p" + p + " c" + ch, 0, seed++, in -> {
                 Tensor x = in.random(1, b, ch, s, s), out = in.poisoned(b * g * g, ch * p * p);
                 in.ops.patchify(out, x, p);
                 return out;
             });
-            add(c, "unpatchify p" + p, 0, seed++, in -> {
-                Tensor x = in.random(1, b * g * g, p * p * 8), out = in.poisoned(b, 8, s, s);
-                in.ops.unpatchify(out, x, p, 8);
+            add(c, "unpatchify p" + p + " c" + co, 0, seed++, in -> {
+                Tensor x = in.random(1, b * g * g, p * p * co), out = in.poisoned(b, co, s, s);
+                in.ops.unpatchify(out, x, p, co);
                 return out;
             });
         }
@@ -270,6 +350,18 @@ public final class OpCases {
             in.ops.cfgCombine(out, m, 3, 4f);
             return out;
         });
+        if (!real) {    // 3x3 latents: 9 values per channel, the kernels' scalar path
+            add(c, "cfgCombine 3 channels 3x3", 1e-6, seed++, in -> {
+                Tensor m = in.random(1, 4, 8, 3, 3), out = in.poisoned(2, 8, 3, 3);
+                in.ops.cfgCombine(out, m, 3, 4f);
+                return out;
+            });
+            add(c, "ddimStep noise 3x3", 1e-6, seed++, in -> {
+                Tensor x = in.random(1, 2, 4, 3, 3), m = in.random(1, 2, 8, 3, 3), z = in.random(1, 2, 4, 3, 3);
+                in.ops.ddimStep(x, m, z, new Ops.DdimCoefficients(1.1f, 0.45f, 0.95f, 0.2f, 0.3f, true));
+                return x;
+            });
+        }
         for (boolean learned : new boolean[] {true, false}) {
             for (boolean noise : new boolean[] {true, false}) {
                 add(c, "ddpmStep learned=" + learned + " noise=" + noise, 1e-6, seed++, in -> {

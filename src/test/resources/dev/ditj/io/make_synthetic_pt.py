@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the small synthetic torch-zip files used by TorchCheckpointTest (run from this directory).
 
-The real fixtures (../shared/fixtures) are all protocol 2, little-endian, contiguous, stored records. These files
-cover what they do not: pickle protocols 1, 4 and 5, a big-endian byteorder record, strided/offset views sharing
+The real fixtures (src/test/fixtures) are all protocol 2, little-endian, contiguous, stored records. These files
+cover what they do not: pickle protocols 1, 4 and 5, a protocol-2 training checkpoint with argparse args,
+hostile views and dict keys, a big-endian byteorder record, strided/offset views sharing
 one storage, nn.Parameter, deflated records, unusual archive folder names, a wrong-size storage record and a
 TorchScript archive. torch itself is not needed: stand-in classes carry the exact module/qualified names that
 torch's pickler emits, so the pickle bytes are the same shape as torch.save's (persistent ids, _rebuild_tensor_v2
@@ -187,6 +188,20 @@ d0 = Storage("0", "FloatStorage", [float(i) / 4 for i in range(64)])
 obj1 = state_dict([("x", Tensor(d0, 0, (8, 8), (8, 1))), ("y", Tensor(d0, 8, (4,), (2,)))])
 save("proto1_deflated.pt", obj1, protocol=1, folder="weights v1", byteorder=None, deflate=True)
 
+# --- protocol 2 (torch.save's default), a DiT train.py-style checkpoint: model, ema, optimizer state, argparse args
+import argparse
+t0 = Storage("0", "FloatStorage", [float(i) / 8 - 1 for i in range(24)])
+t1 = Storage("1", "FloatStorage", [0.25 * i for i in range(24)])
+t2 = Storage("2", "LongStorage", [3])
+model = state_dict([("x_embedder.proj.weight", Tensor(t0, 0, (4, 2, 3), (6, 3, 1))),
+                    ("x_embedder.proj.bias", Tensor(t0, 0, (4,), (1,)))])
+ema = state_dict([("x_embedder.proj.weight", Tensor(t1, 0, (4, 2, 3), (6, 3, 1))),
+                  ("x_embedder.proj.bias", Tensor(t1, 4, (4,), (1,)))])
+opt = {"state": {0: {"step": Tensor(t2, 0, (), ())}},
+       "param_groups": [{"lr": 1e-4, "betas": (0.9, 0.999), "weight_decay": 0, "amsgrad": False, "params": [0, 1]}]}
+args = argparse.Namespace(model="DiT-A", image_size=64, num_classes=10, global_seed=0)
+save("train_proto2.pt", {"model": model, "ema": ema, "opt": opt, "args": args}, protocol=2, folder="0000100")
+
 # --- broken and foreign files --------------------------------------------------------------------------------------
 bad = Storage("0", "FloatStorage", [1.0, 2.0, 3.0, 4.0])
 save("bad_storage_size.pt", state_dict([("w", Tensor(bad, 0, (4,), (1,)))]), protocol=2, folder="bad",
@@ -195,3 +210,12 @@ short = Storage("0", "FloatStorage", [1.0, 2.0, 3.0, 4.0])
 save("bad_view.pt", state_dict([("w", Tensor(short, 0, (3,), (2,)))]), protocol=2, folder="bad_view")
 save("torchscript.pt", {"x": 1}, protocol=2, folder="scripted",
      extra=[("constants.pkl", pickle.dumps((), protocol=2)), ("code/__torch__.py", b"# code\n")])
+# views that address memory far outside their storage (2 * 2**62 wraps a 64-bit offset) or expand 4 floats to 400 MB
+over = Storage("0", "FloatStorage", [1.0, 2.0, 3.0, 4.0])
+save("view_stride_overflow.pt", state_dict([("w", Tensor(over, 0, (3,), (2 ** 62,)))]), protocol=2, folder="a")
+save("view_expanded.pt", state_dict([("w", Tensor(over, 0, (100000000,), (0,)))]), protocol=2, folder="a")
+# {t40: 1} where t0 = (1,) and t(i+1) = (ti, ti), one tuple shared 2**40 times (memo BINGETs; Python itself could not
+# build this dict: hashing t40 naively takes 2**40 steps). Written as raw pickle bytes.
+dag = b"\x80\x02}K\x01\x85q\x000" + b"h\x00h\x00\x86q\x000" * 40 + b"h\x00K\x01s."
+with zipfile.ZipFile("shared_tuple_key.pt", "w") as z:
+    z.writestr(zipfile.ZipInfo("a/data.pkl", date_time=(1980, 1, 1, 0, 0, 0)), dag)
