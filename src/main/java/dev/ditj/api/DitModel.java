@@ -30,11 +30,15 @@ public final class DitModel implements AutoCloseable {
         this.sourceSha256 = sourceSha256;
     }
 
-    /** Loads a ditj DiT file (see {@code ditj convert}) onto {@code ops}; the caller keeps owning {@code ops}. */
+    /**
+     * Loads a ditj DiT file (see {@code ditj convert}) onto {@code ops}; the caller keeps owning {@code ops}. Fails
+     * first, with a {@link DitjException}, if the backend has no room for the weights and a forward of one sample.
+     */
     public static DitModel load(Path file, Ops ops) {
         try (WeightStore w = WeightStore.open(file)) {
             w.requireKind(ModelFiles.KIND_DIT);
             DitConfig config = w.ditConfig();
+            ops.checkMemory(file.toString(), w.floatBytes(), Dit.loadingBytes(config, w) + Dit.workspaceBytes(config, 1));
             Dit dit = new Dit(config, w, ops);
             w.checkAllUsed();
             List<String> names = w.classNames();

@@ -4,6 +4,7 @@ import dev.ditj.DitjException;
 import dev.ditj.InvalidArgumentException;
 import dev.ditj.model.Dit;
 import dev.ditj.model.DitConfig;
+import dev.ditj.model.VaeConfig;
 import dev.ditj.model.VaeDecoder;
 import dev.ditj.sampling.DdimSampler;
 import dev.ditj.sampling.DdpmSampler;
@@ -19,6 +20,7 @@ import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Precision;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
+import dev.ditj.weights.WeightStore;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -87,12 +89,22 @@ public final class Generator implements AutoCloseable {
     }
 
     private static Generator load(Path ditFile, Path vaeFile, Ops ops, boolean ownsOps) {
+        checkMemory(ditFile, vaeFile, ops);
         DitModel d = DitModel.load(ditFile, ops);
         try {
             return new Generator(ops, ownsOps, d, VaeModel.load(vaeFile, ops));
         } catch (RuntimeException e) {
             d.close();
             throw e;
+        }
+    }
+
+    /** Both models, and sampling and decoding one guided image, must fit before either model is loaded. */
+    private static void checkMemory(Path ditFile, Path vaeFile, Ops ops) {
+        try (WeightStore dit = WeightStore.open(ditFile); WeightStore vae = WeightStore.open(vaeFile)) {
+            DitConfig c = dit.ditConfig();
+            ops.checkMemory(ditFile + " + " + vaeFile, dit.floatBytes() + vae.floatBytes(),
+                    Math.max(Dit.loadingBytes(c, dit), vae.loadingBytes()) + bytesPerImage(c, vae.vaeConfig()));
         }
     }
 
@@ -130,11 +142,13 @@ public final class Generator implements AutoCloseable {
 
     /** Working memory of one image in a micro-batch: guided DiT activations, latents and the decoded image. */
     long bytesPerImage() {
-        DitConfig c = dit.config();
-        int side = c.inputSize(), f = vae.config().downsamplingFactor();
+        return bytesPerImage(dit.config(), vae.config());
+    }
+
+    private static long bytesPerImage(DitConfig c, VaeConfig v) {
+        int side = c.inputSize(), f = v.downsamplingFactor();
         long ditBytes = Dit.workspaceBytes(c, 2) + 4L * 4 * c.outChannels() * side * side;
-        long vaeBytes = VaeDecoder.workspaceBytes(vae.config(), 1, side, side)
-                + 4L * 2 * vae.config().outChannels() * side * f * side * f;
+        long vaeBytes = VaeDecoder.workspaceBytes(v, 1, side, side) + 4L * 2 * v.outChannels() * side * f * side * f;
         return ditBytes + vaeBytes;
     }
 
@@ -249,6 +263,8 @@ public final class Generator implements AutoCloseable {
         Sampler sampler = sampler(r);
         NoiseSource noise = NoiseSource.recorded(r.initialNoise(), r.stepNoise(), first, r.count(),
                 NoiseSource.seeded(r.seed(), indices));
+        // The DiT's activations are still held while the VAE decodes: check both fit before sampling starts.
+        ops.checkMemory(dit.file() + " with a batch of " + count + " images", 0, count * bytesPerImage());
         float[] xT = new float[Math.multiplyExact(count, perImage)];
         noise.initial(xT, count, perImage);
         long t0 = System.nanoTime();

@@ -24,9 +24,11 @@ public final class VaeModel implements AutoCloseable {
         this.sourceSha256 = sourceSha256;
     }
 
+    /** Loads a ditj VAE file; fails first, with a {@link DitjException}, if the backend has no room for the weights. */
     public static VaeModel load(Path file, Ops ops) {
         try (WeightStore w = WeightStore.open(file)) {
             w.requireKind(ModelFiles.KIND_VAE);
+            ops.checkMemory(file.toString(), w.floatBytes(), w.loadingBytes());
             VaeDecoder d = new VaeDecoder(w.vaeConfig(), w, ops);
             w.checkAllUsed();
             return new VaeModel(d, file, w.metadata().get(ModelFiles.SOURCE_SHA256_KEY));

@@ -84,9 +84,10 @@ public final class Main {
             message = t.getMessage();
             code = FAILED;
         } else if (e instanceof OutOfMemoryError) {
-            Runtime rt = Runtime.getRuntime();
-            message = String.format("out of Java heap memory (%.1f GB max); use a smaller --batch-size or give Java "
-                    + "more with DITJ_JAVA_OPTS=-Xmx<size>", rt.maxMemory() / 1e9);
+            // Heap (activations) or direct memory (CPU weights): the JVM's message says which.
+            message = String.format("out of memory (%s; Java heap %.1f GB max); use a smaller --batch-size or raise "
+                    + "the JVM's limits with DITJ_JAVA_OPTS=\"-Xmx<size> -XX:MaxDirectMemorySize=<size>\"",
+                    e.getMessage(), Runtime.getRuntime().maxMemory() / 1e9);
             code = FAILED;
         } else {
             message = "unexpected " + e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : "")

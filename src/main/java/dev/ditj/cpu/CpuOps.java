@@ -52,9 +52,17 @@ public final class CpuOps implements Ops {
     }
 
     private static float[] f(Tensor t) {
-        float[] a = cpu(t).f;
-        if (a == null) throw new IllegalArgumentException("expected a float32 tensor, got " + t);
-        return a;
+        CpuTensor c = cpu(t);
+        if (c.f != null) return c.f;
+        if (c.i != null) throw new IllegalArgumentException("expected a float32 tensor, got " + t);
+        return unpacked(c);
+    }
+
+    /** A weight held only packed, as a fresh row-major array: other ops still work on it (slowly; models don't). */
+    private static float[] unpacked(CpuTensor w) {
+        Object p = w.packed;
+        int rows = w.shape.dim(0);
+        return p instanceof Gemm.PackedB b ? b.panels.unpack(rows) : ((Gemm.PackedA) p).panels.unpack(rows);
     }
 
     @Override
@@ -72,18 +80,47 @@ public final class CpuOps implements Ops {
         return new CpuTensor(host.shape(), host.data().clone(), null, false);
     }
 
+    /**
+     * Weights of the GEMM are packed now (so the first forward is as fast as the others) and kept only packed, off
+     * the Java heap; other constants (biases, norms, tables: small) are copied onto the heap.
+     */
     @Override
     public Tensor constant(HostTensor host, ConstantKind kind) {
-        CpuTensor t = new CpuTensor(host.shape(), host.data().clone(), null, true);
-        // Pack GEMM panels now, so the first forward is as fast as the others.
-        if (kind == ConstantKind.LINEAR_WEIGHT) weightAsB(t);
-        if (kind == ConstantKind.CONV_WEIGHT) weightAsA(t);
-        return t;
+        Shape s = host.shape();
+        int rows = s.dim(0), k = Math.toIntExact(s.numel() / rows);
+        switch (kind) {
+            case LINEAR_WEIGHT:
+                return CpuTensor.packedWeight(s, new Gemm.PackedB(Gemm.transposedB(host.data(), 0, k), rows, k));
+            case CONV_WEIGHT:
+                return CpuTensor.packedWeight(s, new Gemm.PackedA(Gemm.rowMajorA(host.data(), 0, k), rows, k));
+            default:
+                return new CpuTensor(s, host.data().clone(), null, true);
+        }
+    }
+
+    /** Weights go off the heap (packed panels), activations on it; see {@link MemoryBudget}. */
+    @Override
+    public void checkMemory(String what, long weightBytes, long activationBytes) {
+        String shortfall = MemoryBudget.current().shortfall(weightBytes, activationBytes);
+        // Garbage (a closed model's buffers) counts as used until collected: collect it before giving up, waiting a
+        // little as the JDK does for freed direct memory, whose cleaners run after the collection.
+        for (int wait = 1; shortfall != null && wait <= 64; wait *= 2) {
+            System.gc();
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            shortfall = MemoryBudget.current().shortfall(weightBytes, activationBytes);
+        }
+        if (shortfall != null) throw new DitjException(what + ": " + shortfall);
     }
 
     @Override
     public Tensor view(Tensor base, Shape shape) {
         CpuTensor b = cpu(base);
+        if (b.f == null && b.i == null) throw new IllegalArgumentException("cannot view packed weight " + base);
         long capacity = b.f != null ? b.f.length : b.i.length;
         if (shape.numel() > capacity) {
             throw new IllegalArgumentException("view " + shape + " exceeds its base " + b.shape);
@@ -141,36 +178,26 @@ public final class CpuOps implements Ops {
     /** A Linear weight [N, K] as the GEMM's B = Wᵀ, packed once for constants. */
     private static Gemm.B weightAsB(CpuTensor w) {
         int n = w.shape.dim(0), k = w.shape.dim(1);
-        if (!w.constant) return Gemm.transposedB(w.f, 0, k);
-        Object p = w.packed;
-        if (!(p instanceof Gemm.PackedB)) {
-            synchronized (w) {
-                p = w.packed;
-                if (!(p instanceof Gemm.PackedB)) {
-                    p = new Gemm.PackedB(Gemm.transposedB(w.f, 0, k), n, k);
-                    w.packed = p;
-                }
-            }
+        if (w.packed instanceof Gemm.PackedB p) return p;
+        Gemm.B source = Gemm.transposedB(f(w), 0, k);
+        if (!w.constant || w.f == null) return source; // an activation, or a weight packed for the other operand
+        synchronized (w) {
+            if (!(w.packed instanceof Gemm.PackedB)) w.packed = new Gemm.PackedB(source, n, k);
+            return (Gemm.PackedB) w.packed;
         }
-        return (Gemm.PackedB) p;
     }
 
     /** A conv weight [Co, Ci·k·k] as the GEMM's A, packed once for constants. */
     private static Gemm.A weightAsA(CpuTensor w) {
         int m = w.shape.dim(0);
         int k = Math.toIntExact(w.shape.numel() / m);
-        if (!w.constant) return Gemm.rowMajorA(w.f, 0, k);
-        Object p = w.packed;
-        if (!(p instanceof Gemm.PackedA)) {
-            synchronized (w) {
-                p = w.packed;
-                if (!(p instanceof Gemm.PackedA)) {
-                    p = new Gemm.PackedA(Gemm.rowMajorA(w.f, 0, k), m, k);
-                    w.packed = p;
-                }
-            }
+        if (w.packed instanceof Gemm.PackedA p) return p;
+        Gemm.A source = Gemm.rowMajorA(f(w), 0, k);
+        if (!w.constant || w.f == null) return source; // an activation, or a weight packed for the other operand
+        synchronized (w) {
+            if (!(w.packed instanceof Gemm.PackedA)) w.packed = new Gemm.PackedA(source, m, k);
+            return (Gemm.PackedA) w.packed;
         }
-        return (Gemm.PackedA) p;
     }
 
     @Override

@@ -4,12 +4,16 @@ import dev.ditj.tensor.DType;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
 
-/** A CPU tensor: a Java array (float32 or int32) and a shape. Views share the array. */
+/**
+ * A CPU tensor: a Java array (float32 or int32) and a shape; views share the array. A weight used by the GEMM may
+ * instead be held only as its packed panels, off the Java heap ({@link #f} null).
+ */
 final class CpuTensor implements Tensor {
     final Shape shape;
+    /** float32 data; null for int32 tensors and for weights held only packed. */
     final float[] f;
     final int[] i;
-    /** Lazily built GEMM panels of a constant (weight) tensor; null for activations. */
+    /** GEMM panels of a constant (weight) tensor, packed at load or on first use; null for activations. */
     volatile Object packed;
     final boolean constant;
 
@@ -20,6 +24,13 @@ final class CpuTensor implements Tensor {
         this.constant = constant;
     }
 
+    /** A weight held only as packed GEMM panels ({@link Gemm.PackedA} or {@link Gemm.PackedB}). */
+    static CpuTensor packedWeight(Shape shape, Object packed) {
+        CpuTensor t = new CpuTensor(shape, null, null, true);
+        t.packed = packed;
+        return t;
+    }
+
     @Override
     public Shape shape() {
         return shape;
@@ -27,12 +38,12 @@ final class CpuTensor implements Tensor {
 
     @Override
     public DType dtype() {
-        return f != null ? DType.F32 : DType.I32;
+        return i != null ? DType.I32 : DType.F32;
     }
 
     @Override
     public void close() {
-        // Memory belongs to the garbage collector.
+        // Memory belongs to the garbage collector (direct buffers included).
     }
 
     @Override

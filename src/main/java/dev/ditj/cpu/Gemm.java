@@ -1,10 +1,15 @@
 package dev.ditj.cpu;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+
 /**
  * {@code C[M,N] = A[M,K] · B[K,N]} (then an epilogue) in the GotoBLAS structure: C is cut into column strips that
  * run in parallel; each strip walks K in KC blocks, packs its B columns into NR-column micro-panels once per block,
  * packs A rows into MR-row micro-panels MC rows at a time, and runs the {@link MicroKernel} over them. Operands that
- * never change (weights) are packed once ({@link PackedA}, {@link PackedB}) and read in place.
+ * never change (weights) are packed once, off the heap ({@link PackedA}, {@link PackedB}), and copied onto the heap
+ * where the micro-kernel reads them: a packed B per K block, a packed A once per thread and call.
  *
  * <p>Accumulation is float32 FMA in k order within a KC block, blocks added in k order: the result does not
  * depend on the thread count.
@@ -14,13 +19,12 @@ final class Gemm {
     static final int MR = MicroKernel.MR;
     static final int NR = KERNEL.nr();
     static final int KC = 256;
-    /** Rows per tile when A is packed on the fly (activations); a pre-packed A may use up to MC_MAX rows. */
+    /** Rows of A per block (a multiple of MR). */
     static final int MC = 96;
-    static final int MC_MAX = 512;
     static final int NC = 12 * NR;
 
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(
-            () -> new float[][] {new float[MC_MAX * KC], new float[NC * KC], new float[MR * NR]});
+            () -> new float[][] {new float[MC * KC], new float[NC * KC], new float[MR * NR]});
 
     private Gemm() {
     }
@@ -101,39 +105,84 @@ final class Gemm {
         };
     }
 
-    /** An A operand packed once over all of K: {@code data [ceil(m/MR)][k][MR]}. */
+    /**
+     * Micro-panels {@code [count][k][width]} (width MR for A, NR for B) packed once over all of K, kept off the Java
+     * heap in a direct buffer: a model's weights can outgrow the default heap. A GEMM copies the K block it needs into
+     * its on-heap scratch ({@link #copy}), where the micro-kernel reads arrays: on Java 17 its vector loads from a
+     * direct buffer ran at about 60 % of the speed of loads from an array.
+     */
+    static final class Panels {
+        private final FloatBuffer data;
+        private final int width, k;
+
+        /** Packs panel p with {@code source.pack(dst, p)}, one panel at a time through a small array. */
+        Panels(int count, int width, int k, PanelSource source) {
+            this.width = width;
+            this.k = k;
+            long bytes = (long) count * width * k * Float.BYTES;
+            if (bytes > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("packed operand of " + bytes + " bytes exceeds a direct buffer's 2 GiB");
+            }
+            data = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            float[] panel = new float[width * k];
+            for (int p = 0; p < count; p++) {
+                source.pack(panel, p);
+                data.put(p * width * k, panel);
+            }
+        }
+
+        /** Panels {@code [first, first + n)}, K rows {@code [k0, k0 + kc)}, into {@code dst [n][kc][width]}. */
+        void copy(float[] dst, int first, int n, int k0, int kc) {
+            for (int p = 0; p < n; p++) data.get(((first + p) * k + k0) * width, dst, p * kc * width, kc * width);
+        }
+
+        /** The first {@code rows} packed rows as a row-major {@code [rows][k]} matrix (A itself, or Bᵀ). */
+        float[] unpack(int rows) {
+            float[] out = new float[rows * k];
+            for (int r = 0; r < rows; r++) {
+                int base = (r / width) * k * width + r % width;
+                for (int kk = 0; kk < k; kk++) out[r * k + kk] = data.get(base + kk * width);
+            }
+            return out;
+        }
+    }
+
+    /** Packs micro-panel p of an operand over all of K into {@code dst [k][width]}. */
+    interface PanelSource {
+        void pack(float[] dst, int panel);
+    }
+
+    /** An A operand packed once over all of K (off the heap). */
     static final class PackedA extends A {
-        final float[] data;
+        final Panels panels;
         final int m, k;
 
         PackedA(A source, int m, int k) {
             this.m = m;
             this.k = k;
-            this.data = new float[ceilDiv(m, MR) * MR * k];
-            source.pack(data, 0, m, 0, k);
+            this.panels = new Panels(ceilDiv(m, MR), MR, k, (dst, p) -> source.pack(dst, p * MR, Math.min(MR, m - p * MR), 0, k));
         }
 
         @Override
         void pack(float[] dst, int i0, int rows, int k0, int kc) {
-            throw new UnsupportedOperationException("read in place");
+            panels.copy(dst, i0 / MR, ceilDiv(rows, MR), k0, kc); // i0 is a multiple of MR (tile bands and MC are)
         }
     }
 
-    /** A B operand packed once over all of K: {@code data [ceil(n/NR)][k][NR]}. */
+    /** A B operand packed once over all of K (off the heap). */
     static final class PackedB extends B {
-        final float[] data;
+        final Panels panels;
         final int n, k;
 
         PackedB(B source, int n, int k) {
             this.n = n;
             this.k = k;
-            this.data = new float[ceilDiv(n, NR) * NR * k];
-            source.pack(data, 0, n, 0, k);
+            this.panels = new Panels(ceilDiv(n, NR), NR, k, (dst, p) -> source.pack(dst, p * NR, Math.min(NR, n - p * NR), 0, k));
         }
 
         @Override
         void pack(float[] dst, int j0, int cols, int k0, int kc) {
-            throw new UnsupportedOperationException("read in place");
+            panels.copy(dst, j0 / NR, ceilDiv(cols, NR), k0, kc); // j0 is a multiple of NR (strips are)
         }
     }
 
@@ -165,63 +214,79 @@ final class Gemm {
         int bandRows = ceilDiv(ceilDiv(m, bands), MR) * MR;
         bands = ceilDiv(m, bandRows);
         final int nc = stripPanels * NR, stripsF = strips;
+        Object call = new Object();
         par.forEach(strips * bands, t -> {
             int band = t / stripsF, strip = t % stripsF;
             int i0 = band * bandRows, j0 = strip * nc;
-            tile(k, a, b, c, cOff, ldc, epilogue, i0, Math.min(m, i0 + bandRows), j0, Math.min(n, j0 + nc));
+            tile(call, k, a, b, c, cOff, ldc, epilogue, i0, Math.min(m, i0 + bandRows), j0, Math.min(n, j0 + nc));
         });
     }
 
+    /** A thread's copy of a packed A band over all of K, valid for one {@link #multiply} call. */
+    private static final class BandCopy {
+        Object call;
+        int i0;
+        float[] data = new float[0];
+    }
+
+    private static final ThreadLocal<BandCopy> BAND = ThreadLocal.withInitial(BandCopy::new);
+
+    /**
+     * Panels of rows [i0, i1) of a packed A over all of K ({@code [panels][k][MR]}), copied from off the heap once
+     * per thread and call: a convolution's weights are A and every column strip reads all of them, so copying per
+     * strip and K block (as for a packed B) would move them once per strip (170 times in a 256-px VAE's last convs).
+     */
+    private static float[] band(Object call, PackedA a, int i0, int i1) {
+        BandCopy copy = BAND.get();
+        if (copy.call != call || copy.i0 != i0) {
+            int panels = ceilDiv(i1 - i0, MR);
+            int size = panels * MR * a.k;
+            if (copy.data.length < size) copy.data = new float[size];
+            a.panels.copy(copy.data, i0 / MR, panels, 0, a.k);
+            copy.call = call;
+            copy.i0 = i0;
+        }
+        return copy.data;
+    }
+
     /** Rows [i0, i1) × columns [j0, j1) of C: for each K block, the B block is packed once and every row reuses it. */
-    private static void tile(int k, A a, B b, float[] c, int cOff, int ldc, Epilogue epilogue,
+    private static void tile(Object call, int k, A a, B b, float[] c, int cOff, int ldc, Epilogue epilogue,
                              int i0, int i1, int j0, int j1) {
         int nc = j1 - j0;
         float[][] buffers = BUFFERS.get();
-        float[] tile = buffers[2];
+        float[] aData = buffers[0], bData = buffers[1], tile = buffers[2];
         // The kernel only accumulates, so this part of C starts at zero.
         for (int i = i0; i < i1; i++) java.util.Arrays.fill(c, cOff + i * ldc + j0, cOff + i * ldc + j1, 0f);
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
-            float[] bData;
-            int bBase, bStride;
-            if (b instanceof PackedB pb) {
-                bData = pb.data;
-                bStride = pb.k * NR;
-                bBase = (j0 / NR) * bStride + k0 * NR;
-            } else {
-                bData = buffers[1];
-                b.pack(bData, j0, nc, k0, kc);
-                bStride = kc * NR;
-                bBase = 0;
-            }
-            int mcMax = a instanceof PackedA ? MC_MAX : MC;
-            for (int ic = i0; ic < i1; ic += mcMax) {
-                int mc = Math.min(mcMax, i1 - ic);
-                float[] aData;
+            b.pack(bData, j0, nc, k0, kc);
+            for (int ic = i0; ic < i1; ic += MC) {
+                int mc = Math.min(MC, i1 - ic);
+                float[] aPanels;
                 int aBase, aStride;
                 if (a instanceof PackedA pa) {
-                    aData = pa.data;
+                    aPanels = band(call, pa, i0, i1);
                     aStride = pa.k * MR;
-                    aBase = (ic / MR) * aStride + k0 * MR;
+                    aBase = ((ic - i0) / MR) * aStride + k0 * MR;
                 } else {
-                    aData = buffers[0];
+                    aPanels = aData;
                     a.pack(aData, ic, mc, k0, kc);
                     aStride = kc * MR;
                     aBase = 0;
                 }
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = Math.min(NR, nc - jr);
-                    int bOff = bBase + (jr / NR) * bStride;
+                    int bOff = (jr / NR) * kc * NR;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = Math.min(MR, mc - ir);
                         int aOff = aBase + (ir / MR) * aStride;
                         int co = cOff + (ic + ir) * ldc + j0 + jr;
                         if (mr == MR && nr == NR) {
-                            KERNEL.run(kc, aData, aOff, bData, bOff, c, co, ldc);
+                            KERNEL.run(kc, aPanels, aOff, bData, bOff, c, co, ldc);
                         } else {
                             // Edge: the full MR x NR block in scratch, then add the part inside C.
                             java.util.Arrays.fill(tile, 0f);
-                            KERNEL.run(kc, aData, aOff, bData, bOff, tile, 0, NR);
+                            KERNEL.run(kc, aPanels, aOff, bData, bOff, tile, 0, NR);
                             for (int i = 0; i < mr; i++) {
                                 int row = co + i * ldc;
                                 for (int j = 0; j < nr; j++) c[row + j] += tile[i * NR + j];

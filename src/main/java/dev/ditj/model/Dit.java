@@ -28,6 +28,7 @@ public final class Dit implements AutoCloseable {
 
     private final DitConfig config;
     private final Ops ops;
+    private final String source;
     private final UploadedWeights uploaded;
 
     private final Tensor posEmbed, patchW, patchB, tMlp0W, tMlp0B, tMlp2W, tMlp2B, labelTable, freqs;
@@ -43,6 +44,7 @@ public final class Dit implements AutoCloseable {
     public Dit(DitConfig config, WeightStore weights, Ops ops) {
         this.config = config;
         this.ops = ops;
+        this.source = weights.file().toString();
         this.uploaded = new UploadedWeights(ops);
         int h = config.hiddenSize(), c = config.inChannels(), p = config.patchSize(), t = config.tokens();
         int f = DitConfig.FREQUENCY_EMBEDDING_SIZE, m = config.mlpHidden(), o = p * p * config.outChannels();
@@ -113,6 +115,15 @@ public final class Dit implements AutoCloseable {
         return new HostTensor(t.shape().reshape(dims), t.data());
     }
 
+    /**
+     * Java heap that loading takes at a time: the float32 stack of every adaLN layer (902 MB at XL/2) beside the
+     * weight store's own copies.
+     */
+    public static long loadingBytes(DitConfig c, WeightStore weights) {
+        long h = c.hiddenSize();
+        return weights.loadingBytes() + 4L * modulationChunks(c) * h * (h + 1);
+    }
+
     /** Activation buffers for one batch size, reused by every forward of that size. */
     public final class Workspace implements AutoCloseable {
         final int batch;
@@ -121,6 +132,7 @@ public final class Dit implements AutoCloseable {
 
         Workspace(int batch) {
             this.batch = batch;
+            ops.checkMemory(source, 0, workspaceBytes(config, batch));
             int rows = batch * config.tokens(), h = config.hiddenSize(), p = config.patchSize();
             ActivationKind plain = ActivationKind.PLAIN, gemmInput = ActivationKind.LINEAR_INPUT;
             patches = add(gemmInput, rows, config.inChannels() * p * p);

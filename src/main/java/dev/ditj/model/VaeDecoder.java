@@ -22,6 +22,7 @@ public final class VaeDecoder implements AutoCloseable {
 
     private final VaeConfig config;
     private final Ops ops;
+    private final String source;
     private final UploadedWeights uploaded;
 
     private final Conv postQuantConv, convIn, convOut;
@@ -48,6 +49,7 @@ public final class VaeDecoder implements AutoCloseable {
     public VaeDecoder(VaeConfig config, WeightStore weights, Ops ops) {
         this.config = config;
         this.ops = ops;
+        this.source = weights.file().toString();
         this.uploaded = new UploadedWeights(ops);
         int[] boc = config.blockOutChannels();
         int levels = boc.length, top = boc[levels - 1], lc = config.latentChannels();
@@ -130,6 +132,7 @@ public final class VaeDecoder implements AutoCloseable {
             this.batch = batch;
             this.height = height;
             this.width = width;
+            ops.checkMemory(source, 0, workspaceBytes(config, batch, height, width));
             int[] boc = config.blockOutChannels();
             int top = boc[boc.length - 1], n = height * width;
             long biggest = biggestActivation(config, height, width);

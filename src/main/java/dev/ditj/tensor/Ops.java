@@ -102,6 +102,16 @@ public interface Ops extends AutoCloseable {
     /** {@code dst[dstOffset + i] = src[srcOffset + i]} for {@code i < count}, element offsets. */
     void copy(Tensor dst, long dstOffset, Tensor src, long srcOffset, long count);
 
+    /**
+     * Preflight before loading weights or allocating a batch's activations: fails with a one-line
+     * {@link dev.ditj.DitjException} "{@code what}: needs X GB, Y GB available (...)" if this backend will not have
+     * room for {@code weightBytes} more constants plus {@code activationBytes} more activations, instead of running
+     * out of memory half-way. An estimate; the default checks nothing (a backend whose allocations report their own
+     * shortfall, like the GPU's).
+     */
+    default void checkMemory(String what, long weightBytes, long activationBytes) {
+    }
+
     /** Waits until all work issued so far has finished (no-op on synchronous backends). */
     default void synchronize() {
     }

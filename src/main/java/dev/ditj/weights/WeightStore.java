@@ -135,6 +135,18 @@ public final class WeightStore implements AutoCloseable {
         return n;
     }
 
+    /** Bytes of the weights as float32, the form the engine computes with (twice a bf16 or fp16 file's data). */
+    public long floatBytes() {
+        return parameterCount() * Float.BYTES;
+    }
+
+    /** Java heap that loading takes at a time: a float32 copy of the largest tensor and one in the making. */
+    public long loadingBytes() {
+        long n = 0;
+        for (String name : reader.names()) n = Math.max(n, reader.shape(name).numel());
+        return 2 * n * Float.BYTES;
+    }
+
     /** The tensor as float32, which must exist with exactly {@code expected} dims. */
     public HostTensor tensor(String name, int... expected) {
         if (!reader.contains(name)) throw new DitjException(file + ": missing tensor '" + name + "'");

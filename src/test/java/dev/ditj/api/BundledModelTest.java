@@ -51,7 +51,8 @@ class BundledModelTest {
     /**
      * The bundled model on the CUDA kernels in BF16 (emulated device) against the CPU's fp32 images, same request:
      * bf16 weights and GEMM operands (8-bit mantissa, relative rounding 2^-9) shift every pixel a little, so the bound
-     * is a PSNR (images in [-1, 1], peak-to-peak 2), not the fp32 tolerance. Measured 2026-11-30: see the note.
+     * is a PSNR (images in [-1, 1], peak-to-peak 2), not the fp32 tolerance. Measured 2026-11-30: 51.4 dB (relative
+     * L2 6.2e-3); the bound leaves 6 dB, which an error of twice the rounding's size would use up.
      */
     @Test
     void bf16OnTheCudaKernelsMatchesTheCpu() {
@@ -69,7 +70,7 @@ class BundledModelTest {
         double psnr = 10 * Math.log10(4 / (se / cpu.length));
         System.out.printf("bundled model, DDIM 10, BF16 on the emulated device vs CPU fp32: PSNR %.1f dB, rel. L2 %.2e%n",
                 psnr, Compare.relL2(bf16, cpu));
-        assertTrue(psnr > 35, "PSNR " + psnr + " dB");
+        assertTrue(psnr > 45, "PSNR " + psnr + " dB");
     }
 
     @Test

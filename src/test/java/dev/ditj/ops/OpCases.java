@@ -13,6 +13,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 
+import static dev.ditj.tensor.Ops.ConstantKind.CONV_WEIGHT;
+import static dev.ditj.tensor.Ops.ConstantKind.LINEAR_WEIGHT;
+import static dev.ditj.tensor.Ops.ConstantKind.PLAIN;
+
 /**
  * The op-test table (in the spirit of ggml's test-backend-ops): every {@link Ops} operation at a few shapes, each
  * case a function that builds its inputs deterministically on a given backend, poisons its outputs with NaN, runs
@@ -67,10 +71,10 @@ public final class OpCases {
             return t;
         }
 
-        /** A weight: random with std 1/sqrt(fan-in), passed to the backend as a constant. */
-        Tensor weight(int... dims) {
+        /** A weight: random with std 1/sqrt(fan-in), passed to the backend as a constant of that kind. */
+        Tensor weight(Ops.ConstantKind kind, int... dims) {
             Shape s = Shape.of(dims);
-            Tensor t = ops.constant(new HostTensor(s, values(s.size(), 1 / Math.sqrt(s.numel() / dims[0]), 0)));
+            Tensor t = ops.constant(new HostTensor(s, values(s.size(), 1 / Math.sqrt(s.numel() / dims[0]), 0)), kind);
             made.add(t);
             return t;
         }
@@ -136,7 +140,7 @@ public final class OpCases {
         for (int[] l : linears) {
             for (Activation act : Activation.values()) {
                 add(c, "linear " + l[0] + "x" + l[1] + "->" + l[2] + " " + act, 1e-5, seed++, bf16Values, in -> {
-                    Tensor x = in.random(1, l[0], l[1]), w = in.weight(l[2], l[1]), b = in.random(0.1, l[2]);
+                    Tensor x = in.random(1, l[0], l[1]), w = in.weight(LINEAR_WEIGHT, l[2], l[1]), b = in.random(0.1, l[2]);
                     Tensor out = in.poisoned(l[0], l[2]);
                     in.ops.linear(out, x, w, b, act);
                     return out;
@@ -144,10 +148,24 @@ public final class OpCases {
             }
         }
         add(c, "linear without bias", 1e-5, seed++, bf16Values, in -> {
-            Tensor x = in.random(1, 9, 40), w = in.weight(33, 40), out = in.poisoned(9, 33);
+            Tensor x = in.random(1, 9, 40), w = in.weight(LINEAR_WEIGHT, 33, 40), out = in.poisoned(9, 33);
             in.ops.linear(out, x, w, null, Activation.NONE);
             return out;
         });
+        // Weights given as plain constants or as activations take other paths through a backend than model weights.
+        add(c, "linear, weight a plain constant", 1e-5, seed++, bf16Values, in -> {
+            Tensor x = in.random(1, 13, 70), w = in.weight(PLAIN, 50, 70), out = in.poisoned(13, 50);
+            in.ops.linear(out, x, w, null, Activation.NONE);
+            return out;
+        });
+        add(c, "linear, weight an activation", 1e-5, seed++, bf16Values, in -> {
+            Tensor x = in.random(1, 13, 70), w = in.random(0.1, 50, 70), out = in.poisoned(13, 50);
+            in.ops.linear(out, x, w, null, Activation.NONE);
+            return out;
+        });
+        // A weight a backend keeps in its own layout must still read back as given.
+        add(c, "read back a linear weight", 0, seed++, bf16Values, in -> in.weight(LINEAR_WEIGHT, 37, 29));
+        add(c, "read back a conv weight", 0, seed++, bf16Values, in -> in.weight(CONV_WEIGHT, 13, 5, 3, 3));
         // x += gate ⊙ (a·wᵀ + b): {samples, tokens, K, N}: fc2-like (K = 4N), proj-like, and odd N (scalar epilogue)
         int[][] gated = size == Size.REAL
                 ? new int[][] {{2, 256, 4608, 1152}, {2, 256, 1152, 1152}}
@@ -156,7 +174,7 @@ public final class OpCases {
             int rows = g[0] * g[1];
             for (boolean withGate : new boolean[] {true, false}) {
                 add(c, "linearGatedResidual " + Arrays.toString(g) + (withGate ? "" : " without gate"), 1e-5, seed++, bf16Values, in -> {
-                    Tensor x = in.random(1, rows, g[3]), a = in.random(1, rows, g[2]), w = in.weight(g[3], g[2]);
+                    Tensor x = in.random(1, rows, g[3]), a = in.random(1, rows, g[2]), w = in.weight(LINEAR_WEIGHT, g[3], g[2]);
                     Tensor b = in.random(0.1, g[3]), mod = withGate ? in.random(0.5, g[0], 6 * g[3]) : null;
                     in.ops.linearGatedResidual(x, a, w, b, mod, 5, g[1]);
                     return x;
@@ -219,9 +237,11 @@ public final class OpCases {
                 : new int[][] {{2, 5, 7, 9, 11, 3}, {1, 16, 32, 8, 8, 3}, {2, 12, 6, 5, 7, 1}, {1, 3, 40, 4, 4, 3}, {1, 24, 16, 7, 5, 3},
                     {2, 48, 24, 6, 7, 1}, {1, 16, 3, 9, 9, 3}};
         for (int[] v : convs) {
+            // the +residual variants take their weight as a plain constant (another path through a backend)
             for (boolean residual : new boolean[] {false, true}) {
                 add(c, "conv2d " + Arrays.toString(v) + (residual ? " +residual" : ""), tol, seed++, bf16Values, in -> {
-                    Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(v[2], v[1], v[5], v[5]);
+                    Tensor x = in.random(1, v[0], v[1], v[3], v[4]);
+                    Tensor w = in.weight(residual ? PLAIN : CONV_WEIGHT, v[2], v[1], v[5], v[5]);
                     Tensor b = in.random(0.1, v[2]), r = residual ? in.random(1, v[0], v[2], v[3], v[4]) : null;
                     Tensor out = in.poisoned(v[0], v[2], v[3], v[4]);
                     in.ops.conv2d(out, x, w, b, r);
@@ -233,7 +253,8 @@ public final class OpCases {
                 : new int[][] {{1, 16, 24, 4, 5, 3}, {2, 4, 8, 3, 3, 3}};
         for (int[] v : upConvs) {
             add(c, "upsampleConv2d " + Arrays.toString(v), tol, seed++, bf16Values, in -> {
-                Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(v[2], v[1], v[5], v[5]), b = in.random(0.1, v[2]);
+                Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(CONV_WEIGHT, v[2], v[1], v[5], v[5]);
+                Tensor b = in.random(0.1, v[2]);
                 Tensor scratch = in.poisoned(v[0], v[1], 2 * v[3], 2 * v[4]), out = in.poisoned(v[0], v[2], 2 * v[3], 2 * v[4]);
                 in.ops.upsampleConv2d(out, x, w, b, scratch);
                 return out;
