@@ -120,10 +120,10 @@ public final class KernelTable {
         int ch = real ? 512 : 128, side = real ? 64 : 16;
         c.add(new Case("conv 3x3 " + ch + "->" + ch + " at " + side + "²", 2.0 * side * side * ch * ch * 9,
                 2.0 * side * side * ch * 2 + 2.0 * ch * ch * 9 + 4.0 * ch,
-                (ops, in) -> ops.conv2d(in.out(1, ch, side, side), in.x(1, ch, side, side), in.convWeight(ch, ch, 3),
+                (ops, in) -> ops.conv2d(in.out(1, ch, side, side), in.image(1, ch, side, side), in.convWeight(ch, ch, 3),
                         in.vector(ch), null)));
         c.add(new Case("GroupNorm + SiLU " + ch + " at " + side + "²", 8.0 * side * side * ch, 2.0 * side * side * ch * 2,
-                (ops, in) -> ops.groupNorm(in.out(1, ch, side, side), in.x(1, ch, side, side), in.vector(ch), in.vector(ch),
+                (ops, in) -> ops.groupNorm(in.out(1, ch, side, side), in.image(1, ch, side, side), in.vector(ch), in.vector(ch),
                         32, 1e-6f, true)));
         return c;
     }
@@ -160,6 +160,24 @@ public final class KernelTable {
 
         Tensor x(int... dims) {
             return cached("x" + java.util.Arrays.toString(dims), () -> ops.upload(random(1, dims)));
+        }
+
+        /**
+         * An image activation as the VAE's ops leave it (channel-last bf16 in BF16 mode: written by an image op, here
+         * a GroupNorm), so the measured op reads it without a conversion.
+         */
+        Tensor image(int... dims) {
+            return cached("img" + java.util.Arrays.toString(dims), () -> {
+                Tensor t = ops.alloc(Shape.of(dims));
+                int c = dims[1];
+                float[] one = new float[c];
+                java.util.Arrays.fill(one, 1f);
+                try (Tensor x = ops.upload(random(1, dims)); Tensor g = ops.constant(new HostTensor(Shape.of(c), one));
+                     Tensor b = ops.constant(new HostTensor(Shape.of(c), new float[c]))) {
+                    ops.groupNorm(t, x, g, b, 32, 1e-6f, false);
+                }
+                return t;
+            });
         }
 
         Tensor linearInput(int... dims) {
