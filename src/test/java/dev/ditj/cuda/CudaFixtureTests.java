@@ -80,6 +80,7 @@ abstract class CudaFixtureTests {
     void sitForwardAndSamplers() {
         SitChains.forward(ops, SitChains.FORWARD);
         SitChains.euler(ops, SitChains.CHAIN);
+        SitChains.eulerUnguided(ops, SitChains.CHAIN);
         SitChains.heun(ops, SitChains.CHAIN);
         SitChains.dopri5(ops, SitChains.CHAIN);
         SitChains.eulerMaruyama(ops, SitChains.CHAIN);

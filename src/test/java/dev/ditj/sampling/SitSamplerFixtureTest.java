@@ -33,6 +33,11 @@ class SitSamplerFixtureTest {
     }
 
     @Test
+    void eulerOdeUnguided() {
+        SitChains.eulerUnguided(ops, SitChains.CHAIN);
+    }
+
+    @Test
     void heunOde() {
         SitChains.heun(ops, SitChains.CHAIN);
     }
