@@ -27,7 +27,8 @@ import java.util.Arrays;
  *                       diffusers)
  * @param ddimEta        DDIM eta, finite and ≥ 0 (default 0; other samplers take no eta)
  * @param initialNoise   x_T to use instead of the seeded noise ([N, C, I, I] flattened), or null
- * @param stepNoise      per-step noise to use instead of the seeded noise ([S, N, C, I, I]), or null
+ * @param stepNoise      per-step noise to use instead of the seeded noise ([S, N, C, I, I], S = steps; Euler–Maruyama:
+ *                       steps - 1; the ODE samplers take none), or null
  * @param keepLatent     also return the final latents
  */
 public record GenerationRequest(int[] classes, int[] imageIndices, long seed, SamplerKind sampler, int steps,

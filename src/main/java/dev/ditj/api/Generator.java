@@ -235,7 +235,7 @@ public final class Generator implements AutoCloseable {
      * Generates the images of {@code r} in micro-batches of {@code batchSize} (0 = {@link #defaultBatchSize()}) and
      * hands each batch to {@code sink} as soon as it is decoded; {@code listener} hears (image-steps done,
      * image-steps in all). Every image is the same whatever the batch size (its noise depends only on the seed and
-     * its image index).
+     * its image index), except with dopri5, whose steps follow the error of the whole batch (as the official code).
      */
     public void generate(GenerationRequest r, int batchSize, BatchSink sink, StepListener listener) {
         if (batchSize < 0) throw new InvalidArgumentException("batchSize", "must be >= 1 (0 = automatic), got " + batchSize);
