@@ -87,8 +87,8 @@ final class GenerateCommand implements Callable<Integer> {
     Float cfgScale;
 
     @Option(names = "--cfg-channels", paramLabel = "3|all",
-            description = "channels to guide: 3 = official DiT, all = diffusers (default: the model's, else 3 for "
-                    + "ddpm/ddim, all for dpmpp2m)")
+            description = "channels to guide: 3 = official DiT and SiT, all = diffusers (default: the model's, else 3 "
+                    + "for ddpm/ddim and the SiT samplers, all for dpmpp2m)")
     String cfgChannels;
 
     @Option(names = "--noise", paramLabel = "Z.npy", description = "initial latent noise [N, C, I, I] instead of the seed's")

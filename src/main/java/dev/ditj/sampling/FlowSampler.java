@@ -1,7 +1,6 @@
 package dev.ditj.sampling;
 
 import dev.ditj.tensor.Ops;
-import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
 
 /**
@@ -40,6 +39,6 @@ public abstract class FlowSampler {
     }
 
     static Tensor like(Ops ops, Tensor x) {
-        return ops.alloc(Shape.of(x.shape().dims()));
+        return ops.alloc(x.shape());
     }
 }
