@@ -76,20 +76,35 @@ extern "C" __global__ void channel_affine_f32(float* __restrict__ out, const flo
     }
 }
 
-// Classifier-free guidance: out [N, C, per] = cond rows of mo [2N, C, per], channels < guided as u + s·(c - u)
-// (with per a multiple of 4 a group stays in one channel). 8 B/element, + 4 in guided channels.
-extern "C" __global__ void cfg_combine_f32(float* __restrict__ out, const float* __restrict__ mo, int64_t half,
-                                           int channels, int64_t per, int guided, float scale) {
+// Classifier-free guidance as the official forward_with_cfg: mo [2N, Co, per] holds N conditional rows, then N
+// unconditional ones; out [M, C, per] (M = N or 2N rows, C <= Co channels) takes row b's first C channels from mo, the
+// channels < guided as u + s·(c - u) of image b mod N (so both halves of a 2N out carry the guided values). With
+// guided = 0, mo needs only the M rows. (With per a multiple of 4 a group stays in one channel.) 8 B/element, + 4 in
+// guided channels.
+extern "C" __global__ void cfg_combine_f32(float* __restrict__ out, const float* __restrict__ mo, int64_t n,
+                                           int channels, int mo_channels, int64_t per, int64_t half_rows, int guided,
+                                           float scale) {
     auto one = [&](float cond, float uncond) { return uncond + scale * (cond - uncond); };
-    ditj_for_vec4(half, (per & 3) == 0 && ditj_aligned16(out, mo), [&](int64_t i) {
-        float4 c = ditj_ld4(mo + i);
-        if ((i / per) % channels < guided) {
-            float4 u = ditj_ld4(mo + half + i);
+    const int64_t row = (int64_t)channels * per, mo_row = (int64_t)mo_channels * per;
+    ditj_for_vec4(n, (per & 3) == 0 && ditj_aligned16(out, mo), [&](int64_t i) {
+        const int64_t b = i / row, r = i % row;
+        float4 c;
+        if (r / per < guided) {
+            const int64_t img = b % half_rows;
+            c = ditj_ld4(mo + img * mo_row + r);
+            float4 u = ditj_ld4(mo + (half_rows + img) * mo_row + r);
             c = make_float4(one(c.x, u.x), one(c.y, u.y), one(c.z, u.z), one(c.w, u.w));
+        } else {
+            c = ditj_ld4(mo + b * mo_row + r);
         }
         ditj_st4(out + i, c);
     }, [&](int64_t i) {
-        float cond = mo[i];
-        out[i] = (i / per) % channels < guided ? one(cond, mo[half + i]) : cond;
+        const int64_t b = i / row, r = i % row;
+        if (r / per < guided) {
+            const int64_t img = b % half_rows;
+            out[i] = one(mo[img * mo_row + r], mo[(half_rows + img) * mo_row + r]);
+        } else {
+            out[i] = mo[b * mo_row + r];
+        }
     });
 }

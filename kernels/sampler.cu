@@ -82,3 +82,12 @@ extern "C" __global__ void dpm_solver_step_f32(float* __restrict__ x, const floa
         return next;
     });
 }
+
+// Flow-matching samplers (Euler, Heun, dopri5, Euler-Maruyama): out = a·x + b·y, the one update they are built from.
+// out may be x or y (no restrict: each element is read before it is written). 12 B/element.
+extern "C" __global__ void scaled_add_f32(float* out, const float* x, const float* y, int64_t n, float a, float b) {
+    ditj_for_vec4(n, ditj_aligned16(out, x, y), [&](int64_t i) {
+        float4 u = ditj_ld4(x + i), v = ditj_ld4(y + i);
+        ditj_st4(out + i, make_float4(a * u.x + b * v.x, a * u.y + b * v.y, a * u.z + b * v.z, a * u.w + b * v.w));
+    }, [&](int64_t i) { out[i] = a * x[i] + b * y[i]; });
+}

@@ -51,6 +51,14 @@ public final class TestModels {
         return convert("dit_b", Fixtures.file("dit_b.pt"), new Converter.Options(DType.F32, 4, null, null));
     }
 
+    /**
+     * sit_t: SiT (DiT's network, velocity) with 1 block, hidden 16, 2 heads, patch 2, 8×8 latent, 10 classes,
+     * learned-sigma head; the EMA weights of its training checkpoint (a SiT by its training arguments).
+     */
+    public static Path sitT() {
+        return convert("sit_t", Fixtures.file("sit_t_train.pt"), new Converter.Options(DType.F32, 2, null, null));
+    }
+
     /** vae_tiny from its diffusers folder: SD's decoder layout with block channels 8, 8, 16, 16 and 4 GroupNorm groups. */
     public static Path vaeTiny() {
         return convert("vae_tiny", Fixtures.file("vae_tiny_diffusers"), Converter.Options.defaults());

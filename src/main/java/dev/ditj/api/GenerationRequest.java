@@ -14,8 +14,12 @@ import java.util.Arrays;
  * @param imageIndices   each image's index in its run (null = 0..N-1): selects its noise, so an image is the same
  *                       whatever batch it is generated in (resuming a run regenerates exactly the missing images)
  * @param seed           seeds the noise generator (same seed → same images on every backend)
- * @param sampler        DDPM (default), DDIM or DPM-Solver++(2M)
- * @param steps          sampler steps, 1..1000 (default 250 for DDPM, 50 for DDIM, 25 for DPM-Solver++)
+ * @param sampler        DDPM (default), DDIM or DPM-Solver++(2M) for DiT; Euler, Heun, dopri5 or Euler–Maruyama for
+ *                       SiT
+ * @param steps          sampler steps, 1..1000 (default 250 for DDPM, 50 for DDIM, 25 for DPM-Solver++); for the
+ *                       SiT samplers the official {@code num_steps}, 2..1000 (default 250): time points of the grid
+ *                       (Euler/Heun take num_steps - 1 steps; Euler–Maruyama num_steps - 1 noisy steps and the
+ *                       drift-only last one; dopri5 chooses its own steps and only needs the end point)
  * @param respacing      DiT timestep respacing for DDPM/DDIM ("250", "ddim50", "10,15,20"); null = steps evenly
  * @param cfgScale       classifier-free guidance scale, finite and ≥ 0 (default 4.0; 1 = no guidance)
  * @param guidedChannels latent channels guidance applies to (0 = the model's recommendation if it stores one,
@@ -23,7 +27,8 @@ import java.util.Arrays;
  *                       diffusers)
  * @param ddimEta        DDIM eta, finite and ≥ 0 (default 0; other samplers take no eta)
  * @param initialNoise   x_T to use instead of the seeded noise ([N, C, I, I] flattened), or null
- * @param stepNoise      per-step noise to use instead of the seeded noise ([S, N, C, I, I]), or null
+ * @param stepNoise      per-step noise to use instead of the seeded noise ([S, N, C, I, I], S = steps; Euler–Maruyama:
+ *                       steps - 1; the ODE samplers take none), or null
  * @param keepLatent     also return the final latents
  */
 public record GenerationRequest(int[] classes, int[] imageIndices, long seed, SamplerKind sampler, int steps,
@@ -70,8 +75,12 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         if (steps < 1 || steps > MAX_STEPS) {
             throw new InvalidArgumentException("steps", "must be in 1.." + MAX_STEPS + ", got " + steps);
         }
+        if (sampler != null && sampler.flow && steps < 2) {
+            throw new InvalidArgumentException("steps", "must be at least 2 for " + sampler.cliName
+                    + " (SiT's num_steps counts the time points, ends included), got " + steps);
+        }
         if (respacing != null) {
-            if (sampler == SamplerKind.DPMPP2M) {
+            if (sampler == SamplerKind.DPMPP2M || sampler != null && sampler.flow) {
                 throw new InvalidArgumentException("respacing", "applies to ddpm and ddim only, not " + sampler.cliName);
             }
             int kept = GaussianDiffusion.respacedSteps(respacing);

@@ -9,7 +9,11 @@ import dev.ditj.model.VaeDecoder;
 import dev.ditj.sampling.DdimSampler;
 import dev.ditj.sampling.DdpmSampler;
 import dev.ditj.sampling.DpmSolverSampler;
+import dev.ditj.sampling.Dopri5Sampler;
 import dev.ditj.sampling.DpmSolverSchedule;
+import dev.ditj.sampling.EulerMaruyamaSampler;
+import dev.ditj.sampling.FlowOdeSampler;
+import dev.ditj.sampling.FlowSampler;
 import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
 import dev.ditj.sampling.NoiseSource;
@@ -158,6 +162,12 @@ public final class Generator implements AutoCloseable {
      */
     public void check(GenerationRequest r) {
         DitConfig c = dit.config();
+        if (r.sampler().flow != dit.family().isFlow()) {
+            throw new InvalidArgumentException("sampler", r.sampler().cliName + " does not sample " + dit.name() + " ("
+                    + dit.file().getFileName() + "): use " + (dit.family().isFlow()
+                    ? "euler, heun, dopri5 or euler-maruyama for a flow (velocity) model"
+                    : "ddpm, ddim or dpmpp2m for a DiT"));
+        }
         for (int y : r.classes()) {
             if (y >= c.numClasses()) {
                 throw new InvalidArgumentException("classes", "must be in 0.." + (c.numClasses() - 1) + " for "
@@ -172,7 +182,11 @@ public final class Generator implements AutoCloseable {
         long perImage = (long) ch * c.inputSize() * c.inputSize(), n = r.count();
         checkLength("initialNoise", r.initialNoise(), n * perImage, "[" + n + ", " + ch + ", " + c.inputSize()
                 + ", " + c.inputSize() + "]");
-        checkLength("stepNoise", r.stepNoise(), (long) r.steps() * n * perImage, "[" + r.steps() + ", " + n + ", "
+        int noiseSteps = r.sampler().noiseSteps(r.steps());
+        if (noiseSteps == 0 && r.stepNoise() != null) {
+            throw new InvalidArgumentException("stepNoise", r.sampler().cliName + " draws no step noise");
+        }
+        checkLength("stepNoise", r.stepNoise(), (long) noiseSteps * n * perImage, "[" + noiseSteps + ", " + n + ", "
                 + ch + ", " + c.inputSize() + ", " + c.inputSize() + "]");
     }
 
@@ -221,7 +235,7 @@ public final class Generator implements AutoCloseable {
      * Generates the images of {@code r} in micro-batches of {@code batchSize} (0 = {@link #defaultBatchSize()}) and
      * hands each batch to {@code sink} as soon as it is decoded; {@code listener} hears (image-steps done,
      * image-steps in all). Every image is the same whatever the batch size (its noise depends only on the seed and
-     * its image index).
+     * its image index), except with dopri5, whose steps follow the error of the whole batch (as the official code).
      */
     public void generate(GenerationRequest r, int batchSize, BatchSink sink, StepListener listener) {
         if (batchSize < 0) throw new InvalidArgumentException("batchSize", "must be >= 1 (0 = automatic), got " + batchSize);
@@ -260,7 +274,6 @@ public final class Generator implements AutoCloseable {
         int[] classes = Arrays.copyOfRange(r.classes(), first, first + count);
         int[] indices = new int[count];
         for (int i = 0; i < count; i++) indices[i] = r.imageIndex(first + i);
-        Sampler sampler = sampler(r);
         NoiseSource noise = NoiseSource.recorded(r.initialNoise(), r.stepNoise(), first, r.count(),
                 NoiseSource.seeded(r.seed(), indices));
         // The DiT's activations are still held while the VAE decodes: check both fit before sampling starts.
@@ -271,16 +284,44 @@ public final class Generator implements AutoCloseable {
         HostTensor latents = null;
         HostTensor images;
         long t1;
-        try (Tensor x = ops.upload(new HostTensor(Shape.of(count, ch, side, side), xT));
-             GuidedDit model = new GuidedDit(dit.dit(), classes, r.cfgScale(), Math.max(1, info.guidedChannels()))) {
-            sampler.run(ops, model, x, noise, listener);
+        try (GuidedDit model = new GuidedDit(dit.dit(), classes, r.cfgScale(), Math.max(1, info.guidedChannels()));
+             Tensor x = ops.upload(new HostTensor(Shape.of(stateImages(model, r), ch, side, side), state(xT, model, r)));
+             Tensor sample = ops.view(x, Shape.of(count, ch, side, side))) {
+            if (r.sampler().flow) {
+                flowSampler(r).run(ops, model, x, noise, listener);
+            } else {
+                sampler(r).run(ops, model, x, noise, listener);
+            }
             ops.synchronize();
             t1 = System.nanoTime();
-            if (r.keepLatent()) latents = new HostTensor(x.shape(), ops.read(x));
-            images = vae.decode(x);
+            if (r.keepLatent()) latents = new HostTensor(sample.shape(), ops.read(sample));
+            images = vae.decode(sample);
         }
         long t2 = System.nanoTime();
         return new GenerationResult(images, latents, t1 - t0, t2 - t1, info, classLabels(), classes, indices);
+    }
+
+    /** Images in the sampler's state: a flow sampler integrates SiT's doubled batch when guided (see GuidedDit). */
+    private static int stateImages(GuidedDit model, GenerationRequest r) {
+        return r.sampler().flow ? model.stateImages() : model.images();
+    }
+
+    /** The initial state: x_T, twice over for a doubled flow state ({@code [z; z]}, as SiT's sample.py). */
+    private static float[] state(float[] xT, GuidedDit model, GenerationRequest r) {
+        if (stateImages(model, r) == model.images()) return xT;
+        float[] s = Arrays.copyOf(xT, 2 * xT.length);
+        System.arraycopy(xT, 0, s, xT.length, xT.length);
+        return s;
+    }
+
+    private static FlowSampler flowSampler(GenerationRequest r) {
+        switch (r.sampler()) {
+            case EULER: return new FlowOdeSampler(r.steps(), false);
+            case HEUN: return new FlowOdeSampler(r.steps(), true);
+            case DOPRI5: return new Dopri5Sampler(r.steps());
+            case EULER_MARUYAMA: return new EulerMaruyamaSampler(r.steps());
+            default: throw new IllegalArgumentException(r.sampler() + " is not a flow sampler");
+        }
     }
 
     private static Sampler sampler(GenerationRequest r) {

@@ -3,6 +3,7 @@ package dev.ditj.cli;
 import dev.ditj.DitjException;
 import dev.ditj.api.GenerationDefaults;
 import dev.ditj.convert.Converter;
+import dev.ditj.model.ModelFamily;
 import dev.ditj.tensor.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -16,7 +17,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = "Convert a PyTorch DiT or SD-VAE checkpoint (.pt, .ckpt, .bin, .safetensors or a diffusers "
+        description = "Convert a PyTorch DiT, SiT or SD-VAE checkpoint (.pt, .ckpt, .bin, .safetensors or a diffusers "
                 + "folder) into a ditj model file. Never executes code from the checkpoint.")
 final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "INPUT", description = "checkpoint file or diffusers folder")
@@ -45,6 +46,12 @@ final class ConvertCommand implements Callable<Integer> {
             description = "recommended generation settings to store with a DiT, e.g. '{\"sampler\":\"ddim\",\"steps\":50,\"cfg_scale\":3}'")
     String generateDefaults;
 
+    @Option(names = "--family", paramLabel = "dit|sit",
+            description = "what a DiT-architecture checkpoint is: dit (noise-predicting diffusion) or sit (flow "
+                    + "matching, velocity). SiT's network is DiT's, so the keys cannot tell; default: from a training "
+                    + "checkpoint's args, else sit for a file named SiT-*, else dit")
+    String family;
+
     @Override
     public Integer call() {
         DType storage = DType.parseFloat(dtype);
@@ -57,10 +64,20 @@ final class ConvertCommand implements Callable<Integer> {
             }
         }
         if (generateDefaults != null) generateDefaults = GenerationDefaults.parse(generateDefaults, "--generate-defaults").toJson();
+        ModelFamily f = family == null ? null : parseFamily(family);
         Converter.Report r = Converter.convert(input, output,
-                new Converter.Options(storage, numHeads, vaeConfig, names, generateDefaults));
+                new Converter.Options(storage, numHeads, vaeConfig, names, generateDefaults, f));
         System.out.printf("converted %s (%s, %d tensors, %,d parameters, %s) -> %s%n", input, r.layout(), r.tensors(),
                 r.parameters(), dtype, output);
+        if (r.family() != null) System.out.printf("family: %s (%s)%n", r.family().displayName, r.familyReason());
         return 0;
+    }
+
+    private static ModelFamily parseFamily(String s) {
+        try {
+            return ModelFamily.parse(s, "--family");
+        } catch (DitjException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 }

@@ -11,7 +11,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "forward", mixinStandardHelpOptions = true,
-        description = "One DiT forward pass on given inputs (with --cfg-scale: the official forward_with_cfg).")
+        description = "One DiT or SiT forward pass on given inputs (with --cfg-scale: the official forward_with_cfg). "
+                + "A SiT's output is its velocity (the learned-sigma half dropped, as SiT's forward does).")
 final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "M", description = "ditj DiT file")
     Path model;
@@ -19,7 +20,8 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--x", required = true, paramLabel = "X.npy", description = "latents [B, C, I, I]")
     Path x;
 
-    @Option(names = "--t", required = true, paramLabel = "T.npy", description = "timesteps [B], 0..999")
+    @Option(names = "--t", required = true, paramLabel = "T.npy",
+            description = "timesteps [B]: integers 0..999 for a DiT, float32 times in [0, 1] (0 = noise) for a SiT")
     Path t;
 
     @Option(names = "--y", required = true, paramLabel = "Y.npy", description = "class labels [B] (num_classes = null)")
@@ -40,8 +42,15 @@ final class ForwardCommand implements Callable<Integer> {
             var c = m.config();
             HostTensor xs = Npys.readFloats(x, "x", -1, c.inChannels(), c.inputSize(), c.inputSize());
             int b = xs.shape().dim(0);
-            int[] ts = Npys.readInts(t, "t", b), ys = Npys.readInts(y, "y", b);
-            HostTensor out = cfgScale == null ? m.forward(xs, ts, ys) : m.forwardWithCfg(xs, ts, ys, cfgScale);
+            int[] ys = Npys.readInts(y, "y", b);
+            HostTensor out;
+            if (m.family().isFlow()) {
+                float[] ts = Npys.readFloatVector(t, "t (SiT times in [0, 1])", b);
+                out = cfgScale == null ? m.velocity(xs, ts, ys) : m.velocityWithCfg(xs, ts, ys, cfgScale);
+            } else {
+                int[] ts = Npys.readInts(t, "t", b);
+                out = cfgScale == null ? m.forward(xs, ts, ys) : m.forwardWithCfg(xs, ts, ys, cfgScale);
+            }
             Npys.writeFloats(output, out);
             System.out.println("wrote " + output + " " + out.shape());
         }

@@ -67,10 +67,13 @@ final class GenerateCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--steps", paramLabel = "N",
-            description = "sampler steps, 1..1000 (default: the model's; else 250 ddpm, 50 ddim, 25 dpmpp2m)")
+            description = "sampler steps, 1..1000 (default: the model's; else 250 ddpm, 50 ddim, 25 dpmpp2m); for SiT "
+                    + "the official num_steps, 2..1000: points of the time grid (default 250)")
     Integer steps;
 
-    @Option(names = "--sampler", paramLabel = "ddpm|ddim|dpmpp2m", description = "sampler (default: the model's, else ddpm)")
+    @Option(names = "--sampler", paramLabel = "ddpm|ddim|dpmpp2m|euler|heun|dopri5|euler-maruyama",
+            description = "sampler: ddpm, ddim, dpmpp2m for DiT; euler, heun, dopri5 (ODE) or euler-maruyama (SDE) "
+                    + "for SiT (default: the model's, else ddpm for DiT, euler-maruyama for SiT)")
     String sampler;
 
     @Option(names = "--respacing", paramLabel = "SPEC", description = "DiT timestep respacing for ddpm/ddim, e.g. ddim50 or 10,15,20")
@@ -84,14 +87,16 @@ final class GenerateCommand implements Callable<Integer> {
     Float cfgScale;
 
     @Option(names = "--cfg-channels", paramLabel = "3|all",
-            description = "channels to guide: 3 = official DiT, all = diffusers (default: the model's, else 3 for "
-                    + "ddpm/ddim, all for dpmpp2m)")
+            description = "channels to guide: 3 = official DiT and SiT, all = diffusers (default: the model's, else 3 "
+                    + "for ddpm/ddim and the SiT samplers, all for dpmpp2m)")
     String cfgChannels;
 
     @Option(names = "--noise", paramLabel = "Z.npy", description = "initial latent noise [N, C, I, I] instead of the seed's")
     Path noise;
 
-    @Option(names = "--step-noise", paramLabel = "N.npy", description = "per-step noise [steps, N, C, I, I] instead of the seed's")
+    @Option(names = "--step-noise", paramLabel = "N.npy",
+            description = "per-step noise [S, N, C, I, I] instead of the seed's, in loop order (S = steps; "
+                    + "euler-maruyama: steps - 1)")
     Path stepNoise;
 
     @Option(names = "--save-latent", paramLabel = "L.npy", description = "also save the final latents [N, C, I, I]")
@@ -214,7 +219,9 @@ final class GenerateCommand implements Callable<Integer> {
         b.check();
         if (noise != null) b.initialNoise(Npys.readFloats(noise, "noise", ids.length, c, side, side).data());
         if (stepNoise != null) {
-            b.stepNoise(Npys.readFloats(stepNoise, "step noise", b.resolvedSteps(), ids.length, c, side, side).data());
+            int rows = kind.noiseSteps(b.resolvedSteps());
+            if (rows == 0) throw new InvalidArgumentException("stepNoise", kind.cliName + " draws no step noise");
+            b.stepNoise(Npys.readFloats(stepNoise, "step noise", rows, ids.length, c, side, side).data());
         }
         return b.build();
     }
@@ -233,7 +240,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         GenerationRequest work = subset(request, todo);
         System.err.printf(Locale.ROOT, "%s on %s: %d image(s) of %s, %s %d steps, cfg %.2f, seed %d%s%n",
-                g.dit().config().familyName(), g.backendName(), n, describe(labels, request.classes()),
+                g.dit().name(), g.backendName(), n, describe(labels, request.classes()),
                 request.sampler().cliName, request.steps(), request.cfgScale(), seed,
                 todo.length < n ? " (" + (n - todo.length) + " already in " + outDir + ")" : "");
         if (folder != null) folder.start();
@@ -278,7 +285,8 @@ final class GenerateCommand implements Callable<Integer> {
         int n = r.count(), perImage = r.initialNoise() == null ? 0 : r.initialNoise().length / n;
         float[] initial = r.initialNoise() == null ? null : gather(r.initialNoise(), positions, 1, n, perImage);
         float[] steps = r.stepNoise() == null ? null
-                : gather(r.stepNoise(), positions, r.steps(), n, r.stepNoise().length / r.steps() / n);
+                : gather(r.stepNoise(), positions, r.sampler().noiseSteps(r.steps()), n,
+                        r.stepNoise().length / r.sampler().noiseSteps(r.steps()) / n);
         return GenerationRequest.builder(classes).imageIndices(positions).seed(r.seed()).sampler(r.sampler())
                 .steps(r.steps()).respacing(r.respacing()).cfgScale(r.cfgScale()).guidedChannels(r.guidedChannels())
                 .ddimEta(r.ddimEta()).initialNoise(initial).stepNoise(steps).keepLatent(r.keepLatent()).build();

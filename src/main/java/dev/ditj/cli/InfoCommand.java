@@ -5,10 +5,12 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.ditj.DitjException;
+import dev.ditj.api.GenerationDefaults;
 import dev.ditj.api.GenerationInfo;
 import dev.ditj.image.Png;
 import dev.ditj.io.AtomicWrite;
 import dev.ditj.model.DitConfig;
+import dev.ditj.model.ModelFamily;
 import dev.ditj.weights.ModelFiles;
 import dev.ditj.weights.WeightStore;
 import picocli.CommandLine.Command;
@@ -18,6 +20,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -32,11 +35,16 @@ final class InfoCommand implements Callable<Integer> {
         if (isPng()) return pngInfo();
         try (WeightStore w = WeightStore.open(file)) {
             System.out.println("file:        " + file);
+            GenerationDefaults defaults = null;
             if (w.kind().equals(ModelFiles.KIND_DIT)) {
                 DitConfig c = w.ditConfig();
-                System.out.println("kind:        DiT (" + c.familyName() + ", " + c.inputSize() + "x" + c.inputSize()
-                        + " latent, " + c.tokens() + " tokens, " + c.numClasses() + " classes"
-                        + (c.learnSigma() ? ", learned sigma" : "") + ")");
+                ModelFamily family = w.family();
+                System.out.println("kind:        " + family.displayName + " (" + c.familyName(family) + ", "
+                        + c.inputSize() + "x" + c.inputSize() + " latent, " + c.tokens() + " tokens, " + c.numClasses()
+                        + " classes" + (c.learnSigma() ? ", learned sigma" + (family.isFlow() ? " (unused)" : "") : "")
+                        + (family.isFlow() ? "; flow matching: velocity, t in [0, 1], 0 = noise" : "") + ")");
+                String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
+                defaults = d == null ? GenerationDefaults.of(family) : GenerationDefaults.parse(d, file.toString(), family);
             } else {
                 System.out.println("kind:        VAE decoder (" + w.vaeConfig() + ")");
             }
@@ -47,6 +55,13 @@ final class InfoCommand implements Callable<Integer> {
             System.out.println("source:      " + md.get(ModelFiles.SOURCE_KEY) + " (" + md.get(ModelFiles.SOURCE_LAYOUT_KEY)
                     + ", sha256 " + md.get(ModelFiles.SOURCE_SHA256_KEY) + ")");
             System.out.println("converted:   " + md.get(ModelFiles.CONVERTED_BY_KEY));
+            if (defaults != null) {
+                System.out.printf(Locale.ROOT, "generation:  %s, %d steps, cfg %s%s%s%n", defaults.sampler().cliName,
+                        defaults.steps(), defaults.cfgScale(),
+                        defaults.guidedChannels() > 0 ? " on " + (defaults.guidedChannels() == Integer.MAX_VALUE ? "all"
+                                : defaults.guidedChannels()) + " channels" : "",
+                        md.containsKey(ModelFiles.GENERATE_DEFAULTS_KEY) ? " (stored in the file)" : " (the family's defaults)");
+            }
             if (md.containsKey(ModelFiles.CLASS_NAMES_KEY)) {
                 System.out.println("classes:     " + String.join(" | ", w.classNames()));
             }

@@ -42,6 +42,16 @@ final class Npys {
         return t.toInts();
     }
 
+    /** A 1-D float array (float32 or float64; integers refused: they are DiT timesteps, not times). */
+    static float[] readFloatVector(Path file, String what, int length) {
+        RawTensor t = Npy.read(file);
+        if (t.shape().rank() != 1 || t.shape().dim(0) != length || !t.dtype().isFloat()) {
+            throw new DitjException(file + ": " + what + " has shape " + t.shape() + " and dtype " + t.dtype()
+                    + ", expected float32 [" + length + "]");
+        }
+        return t.toFloats();
+    }
+
     static void writeFloats(Path file, HostTensor t) {
         Npy.write(file, RawTensor.ofFloats(t.data(), t.shape(), DType.F32));
     }

@@ -6,6 +6,7 @@ import dev.ditj.io.Json;
 import dev.ditj.io.RawTensor;
 import dev.ditj.io.SafeTensors;
 import dev.ditj.model.DitConfig;
+import dev.ditj.model.ModelFamily;
 import dev.ditj.model.VaeConfig;
 import dev.ditj.tensor.DType;
 import dev.ditj.weights.ModelFiles;
@@ -39,8 +40,10 @@ public final class Converter {
      * @param classNames class names to store with a DiT (one per class), or null
      * @param generateDefaults recommended generation settings of a DiT (JSON, validated by the caller with
      *                         {@code api.GenerationDefaults.parse}), or null
+     * @param family     what a DiT-architecture checkpoint is (DiT or SiT), or null: decided by {@link #family}
      */
-    public record Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames, String generateDefaults) {
+    public record Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames, String generateDefaults,
+                          ModelFamily family) {
         public Options {
             if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
                 throw new DitjException("output dtype must be fp32, fp16 or bf16, got " + dtype);
@@ -48,7 +51,7 @@ public final class Converter {
         }
 
         public Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames) {
-            this(dtype, numHeads, vaeConfig, classNames, null);
+            this(dtype, numHeads, vaeConfig, classNames, null, null);
         }
 
         public static Options defaults() {
@@ -56,8 +59,61 @@ public final class Converter {
         }
     }
 
-    /** What a conversion produced. */
-    public record Report(String kind, String layout, String config, int tensors, long parameters, DType dtype) {
+    /**
+     * What a conversion produced; {@code family} (null for a VAE) and {@code familyReason} say what the network is
+     * and how that was decided.
+     */
+    public record Report(String kind, String layout, String config, int tensors, long parameters, DType dtype,
+                         ModelFamily family, String familyReason) {
+    }
+
+    /** A family and what decided it. */
+    record Family(ModelFamily family, String reason) {
+    }
+
+    /**
+     * What a DiT-architecture checkpoint is. SiT's network is DiT's, tensor for tensor (its released XL/2 file even
+     * keeps the learned-sigma head), so the keys cannot tell them apart. In order: {@code --family}; the
+     * {@code argparse.Namespace} a training checkpoint carries (SiT's train.py: {@code model} 'SiT-*' and the
+     * transport fields {@code path_type}/{@code prediction}; DiT's: 'DiT-*'), which must not contradict the option;
+     * the released file's name ({@code SiT-XL-2-256x256.pt}: a name starting with "SiT-"); else DiT.
+     */
+    static Family family(SourceCheckpoint src, ModelFamily given, String file) {
+        Map<?, ?> args = src.trainingArgs();
+        ModelFamily fromArgs = null;
+        String argsWhat = null;
+        if (args != null) {
+            Object model = args.get("model");
+            boolean transport = args.containsKey("path_type") || args.containsKey("prediction");
+            if (transport || model instanceof String m && m.startsWith("SiT-")) {
+                fromArgs = ModelFamily.SIT;
+                checkSitTransport(args, file);
+            } else if (model instanceof String m && m.startsWith("DiT-")) {
+                fromArgs = ModelFamily.DIT;
+            }
+            argsWhat = "training arguments (model " + (model instanceof String m ? "'" + m + "'" : "not named")
+                    + (transport ? ", path_type '" + args.get("path_type") + "'" : "") + ")";
+        }
+        if (given != null) {
+            if (fromArgs != null && fromArgs != given) {
+                throw new DitjException(file + ": --family " + given.id + " contradicts the checkpoint's " + argsWhat
+                        + ", which make it a " + fromArgs.displayName);
+            }
+            return new Family(given, "--family " + given.id);
+        }
+        if (fromArgs != null) return new Family(fromArgs, argsWhat);
+        String name = src.weightsFile().getFileName().toString();
+        if (name.regionMatches(true, 0, "SiT-", 0, 4)) return new Family(ModelFamily.SIT, "file name " + name);
+        return new Family(ModelFamily.DIT, "DiT keys; a SiT state dict needs --family sit unless named SiT-*");
+    }
+
+    /** ditj samples SiT's default transport only: the Linear path with a velocity-predicting model. */
+    private static void checkSitTransport(Map<?, ?> args, String file) {
+        Object path = args.get("path_type"), prediction = args.get("prediction");
+        if (path != null && !path.equals("Linear") || prediction != null && !prediction.equals("velocity")) {
+            throw new DitjException(file + ": a SiT trained with path_type '" + path + "' and prediction '" + prediction
+                    + "'; ditj samples the Linear path with velocity prediction (SiT's default) only");
+        }
     }
 
     private Converter() {
@@ -81,9 +137,12 @@ public final class Converter {
         Map<String, String> metadata = new LinkedHashMap<>();
         String kind, layout, configJson;
         Map<String, RawTensor> vae = VaeLayout.vaePart(src.tensors());
+        Family family = null;
         if (DitLayout.matches(src.tensors())) {
             kind = ModelFiles.KIND_DIT;
-            layout = src.nesting().equals("ema") ? "dit-training-checkpoint-ema" : "dit-state-dict";
+            family = family(src, options.family(), file);
+            layout = family.family().id + (src.nesting().equals("ema") ? "-training-checkpoint-ema" : "-state-dict");
+            metadata.put(ModelFiles.FAMILY_KEY, family.family().id);
             DitConfig config = DitLayout.inferConfig(src.tensors(), options.numHeads(), file);
             tensors = src.tensors();
             expected = DitLayout.expected(config);
@@ -99,6 +158,9 @@ public final class Converter {
                 metadata.put(ModelFiles.GENERATE_DEFAULTS_KEY, options.generateDefaults());
             }
         } else if (vae != null) {
+            if (options.family() != null) {
+                throw new DitjException(file + ": --family applies to DiT and SiT checkpoints; this is a VAE");
+            }
             kind = ModelFiles.KIND_VAE;
             String naming = VaeLayout.layout(vae);
             boolean prefixed = vae != src.tensors(); // the VAE part of a full SD checkpoint
@@ -134,7 +196,8 @@ public final class Converter {
         metadata.put(ModelFiles.SOURCE_SHA256_KEY, sha256(src.weightsFile()));
         metadata.put(ModelFiles.CONVERTED_BY_KEY, VERSION);
         SafeTensors.write(output, out, metadata);
-        return new Report(kind, layout, configJson, out.size(), params, options.dtype());
+        return new Report(kind, layout, configJson, out.size(), params, options.dtype(),
+                family == null ? null : family.family(), family == null ? null : family.reason());
     }
 
     /** Missing, extra and mis-shaped tensors, each named with both shapes. */

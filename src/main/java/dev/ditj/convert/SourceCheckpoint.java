@@ -3,6 +3,7 @@ package dev.ditj.convert;
 import com.google.gson.JsonObject;
 import dev.ditj.DitjException;
 import dev.ditj.io.CheckpointException;
+import dev.ditj.io.Placeholder;
 import dev.ditj.io.RawTensor;
 import dev.ditj.io.SafeTensors;
 import dev.ditj.io.TorchCheckpoint;
@@ -26,9 +27,11 @@ import java.util.Map;
  * @param nesting   where the state dict was found ("" top level, "ema", "state_dict")
  * @param config    a diffusers config.json next to the weights, or null
  * @param weightsFile the file the tensors came from
+ * @param trainingArgs the fields of a training checkpoint's {@code "args"} ({@code argparse.Namespace}, as DiT's and
+ *                     SiT's train.py save it; inert data, never executed), or null
  */
 record SourceCheckpoint(Map<String, RawTensor> tensors, String container, String nesting, JsonObject config,
-                        Path weightsFile) {
+                        Path weightsFile, Map<?, ?> trainingArgs) {
 
     static SourceCheckpoint read(Path input) {
         if (Files.isDirectory(input)) return readDiffusersFolder(input);
@@ -51,7 +54,7 @@ record SourceCheckpoint(Map<String, RawTensor> tensors, String container, String
             }
             Map<String, RawTensor> tensors = new LinkedHashMap<>();
             for (String name : r.names()) tensors.put(name, copy(r.get(name)));
-            return new SourceCheckpoint(tensors, "safetensors", "", config, file);
+            return new SourceCheckpoint(tensors, "safetensors", "", config, file, null);
         }
     }
 
@@ -67,7 +70,12 @@ record SourceCheckpoint(Map<String, RawTensor> tensors, String container, String
         Object tree = TorchCheckpoint.read(file);
         String nesting = "";
         Object dict = tree;
+        Map<?, ?> args = null;
         if (tree instanceof Map<?, ?> top && !isStateDict(top)) {
+            if (top.get("args") instanceof Placeholder p && p.global().equals("argparse.Namespace")
+                    && p.state() instanceof Map<?, ?> fields) {
+                args = fields;
+            }
             if (top.get("ema") instanceof Map<?, ?>) {
                 dict = top.get("ema");
                 nesting = "ema";
@@ -80,7 +88,7 @@ record SourceCheckpoint(Map<String, RawTensor> tensors, String container, String
             }
         }
         return new SourceCheckpoint(TorchCheckpoint.tensorMap(dict, file + (nesting.isEmpty() ? "" : "['" + nesting + "']")),
-                "torch-zip", nesting, config, file);
+                "torch-zip", nesting, config, file, args);
     }
 
     /** A state dict maps names to tensors only (a training checkpoint's top level holds dicts). */
@@ -110,6 +118,6 @@ record SourceCheckpoint(Map<String, RawTensor> tensors, String container, String
     }
 
     private static SourceCheckpoint withContainer(SourceCheckpoint s, String container) {
-        return new SourceCheckpoint(s.tensors, container, s.nesting, s.config, s.weightsFile);
+        return new SourceCheckpoint(s.tensors, container, s.nesting, s.config, s.weightsFile, s.trainingArgs);
     }
 }

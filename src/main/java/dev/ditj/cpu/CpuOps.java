@@ -552,22 +552,29 @@ public final class CpuOps implements Ops {
     @Override
     public void cfgCombine(Tensor out, Tensor modelOut, int guidedChannels, float scale) {
         float[] o = f(out), m = f(modelOut);
-        int n = out.dim(0), ch = out.dim(1), per = Math.toIntExact(out.shape().numelFrom(2));
-        int half = n * ch * per;
-        for (int b = 0; b < n; b++) {
+        int rows = out.dim(0), ch = out.dim(1), moCh = modelOut.dim(1), per = Math.toIntExact(out.shape().numelFrom(2));
+        int half = modelOut.dim(0) / 2;
+        Ops.checkCfgShapes(out, modelOut, guidedChannels);
+        for (int b = 0; b < rows; b++) {
             for (int c = 0; c < ch; c++) {
                 int off = (b * ch + c) * per;
-                for (int i = 0; i < per; i++) {
-                    float cond = m[off + i];
-                    if (c < guidedChannels) {
-                        float uncond = m[half + off + i];
-                        o[off + i] = uncond + scale * (cond - uncond);
-                    } else {
-                        o[off + i] = cond;
-                    }
+                if (c < guidedChannels) {
+                    int cond = ((b % half) * moCh + c) * per, uncond = ((half + b % half) * moCh + c) * per;
+                    for (int i = 0; i < per; i++) o[off + i] = m[uncond + i] + scale * (m[cond + i] - m[uncond + i]);
+                } else {
+                    System.arraycopy(m, (b * moCh + c) * per, o, off, per);
                 }
             }
         }
+    }
+
+    @Override
+    public void scaledAdd(Tensor out, float a, Tensor x, float b, Tensor y) {
+        float[] o = f(out), xf = f(x), yf = f(y);
+        int n = sameSize(out, x, y);
+        par.forRange(n, (from, to) -> {
+            for (int i = from; i < to; i++) o[i] = a * xf[i] + b * yf[i];
+        });
     }
 
     @Override

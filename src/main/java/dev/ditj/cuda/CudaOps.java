@@ -1067,8 +1067,17 @@ public final class CudaOps implements Ops {
 
     @Override
     public void cfgCombine(Tensor out, Tensor modelOut, int guidedChannels, float scale) {
-        elementwise4("cfg_combine_f32", out.numel(), p(out), p(modelOut), out.numel(), out.dim(1),
-                out.shape().numelFrom(2), guidedChannels, scale);
+        Ops.checkCfgShapes(out, modelOut, guidedChannels);
+        elementwise4("cfg_combine_f32", out.numel(), p(out), p(modelOut), out.numel(), out.dim(1), modelOut.dim(1),
+                out.shape().numelFrom(2), (long) Math.max(1, modelOut.dim(0) / 2), guidedChannels, scale);
+    }
+
+    @Override
+    public void scaledAdd(Tensor out, float a, Tensor x, float b, Tensor y) {
+        if (out.numel() != x.numel() || out.numel() != y.numel()) {
+            throw new IllegalArgumentException("size mismatch: " + out + ", " + x + ", " + y);
+        }
+        elementwise4("scaled_add_f32", out.numel(), p(out), p(x), p(y), out.numel(), a, b);
     }
 
     @Override

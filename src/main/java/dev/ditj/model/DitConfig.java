@@ -57,12 +57,17 @@ public record DitConfig(int inChannels, int inputSize, int patchSize, int hidden
 
     /** The official model name when this is one of the released family (e.g. "DiT-XL/2"), else "DiT". */
     public String familyName() {
+        return familyName(ModelFamily.DIT);
+    }
+
+    /** The model name in {@code family}'s naming ("SiT-XL/2", ...; SiT keeps DiT's sizes). */
+    public String familyName(ModelFamily family) {
         String size = null;
         if (depth == 12 && hiddenSize == 384 && numHeads == 6) size = "S";
         if (depth == 12 && hiddenSize == 768 && numHeads == 12) size = "B";
         if (depth == 24 && hiddenSize == 1024 && numHeads == 16) size = "L";
         if (depth == 28 && hiddenSize == 1152 && numHeads == 16) size = "XL";
-        return size == null ? "DiT" : "DiT-" + size + "/" + patchSize;
+        return size == null ? family.displayName : family.displayName + "-" + size + "/" + patchSize;
     }
 
     /** Trainable parameters (pos_embed excluded), as the formula of the DiT spec. */

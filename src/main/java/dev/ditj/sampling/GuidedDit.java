@@ -11,14 +11,20 @@ import dev.ditj.tensor.Tensor;
  * the prediction become {@code u + scale·(c - u)}; the other channels (and the learned variance) are the
  * conditional ones. With 3 guided channels this is bit-identical, for the kept half, to the official
  * {@code forward_with_cfg}; with all C channels it is diffusers' DiTPipeline.
+ *
+ * <p>For a flow model (SiT) it is the {@link VelocityField} of SiT's sample.py: guided, the state is the official
+ * doubled batch {@code [x; x']} (only its first half is fed to the model, as forward_with_cfg does) and the velocity
+ * is forward_with_cfg's whole output, the learned-sigma half dropped as SiT's forward does.
  */
-public final class GuidedDit implements Denoiser, AutoCloseable {
+public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
     private final Dit dit;
     private final Ops ops;
     private final int images, batch, guidedChannels;
     private final float scale;
     private final Dit.Workspace workspace;
-    private final Tensor input, timesteps, labels, output;
+    private final Tensor input, timesteps, labels;
+    /** The model output: allocated when guided, or on first use by an unguided velocity with learned sigma. */
+    private Tensor output;
     /** The timesteps of every step of the current loop, [steps, batch], uploaded by {@link #prepare}. */
     private Tensor timestepTable;
 
@@ -66,11 +72,40 @@ public final class GuidedDit implements Denoiser, AutoCloseable {
     @Override
     public void predict(Tensor x, int step, Tensor out) {
         ops.copy(timesteps, 0, timestepTable, (long) step * batch, batch);
+        run(x, out);
+    }
+
+    @Override
+    public int images() {
+        return images;
+    }
+
+    @Override
+    public int stateImages() {
+        return batch;
+    }
+
+    @Override
+    public void velocity(Tensor x, float t, Tensor out) {
+        float[] ts = new float[batch];
+        java.util.Arrays.fill(ts, t);
+        ops.write(timesteps, ts);
+        run(x, out);
+    }
+
+    /** The (guided) model output on the first N images of x, into out (its channel count: Co, or C of a velocity). */
+    private void run(Tensor x, Tensor out) {
         if (!isGuided()) {
-            dit.forward(workspace, x, timesteps, labels, out);
+            if (out.dim(1) == outChannels()) {
+                dit.forward(workspace, x, timesteps, labels, out);
+                return;
+            }
+            if (output == null) output = ops.alloc(Shape.of(batch, outChannels(), dit.config().inputSize(), dit.config().inputSize()));
+            dit.forward(workspace, x, timesteps, labels, output);
+            ops.cfgCombine(out, output, 0, 1f);
             return;
         }
-        long n = x.numel();
+        long n = (long) images * channels() * dit.config().inputSize() * dit.config().inputSize();
         ops.copy(input, 0, x, 0, n);
         ops.copy(input, n, x, 0, n);
         dit.forward(workspace, input, timesteps, labels, output);

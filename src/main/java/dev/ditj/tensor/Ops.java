@@ -270,11 +270,25 @@ public interface Ops extends AutoCloseable {
     // ---------------------------------------------------------------------------------------------- sampling
 
     /**
-     * Classifier-free guidance on a model output {@code modelOut [2N, Co, ...]} whose first N rows are
-     * conditional and last N unconditional: {@code out [N, Co, ...]} = the conditional rows, except channels
-     * {@code c < guidedChannels}: {@code u + scale · (c - u)}.
+     * Classifier-free guidance as the official {@code forward_with_cfg}, on a model output {@code modelOut [2N, Co, ...]}
+     * whose first N rows are conditional and last N unconditional: {@code out [M, C, ...]} (C ≤ Co channels, M = N
+     * or 2N rows) takes channels {@code c < C} of row b, except channels {@code c < guidedChannels}:
+     * {@code u + scale · (c - u)} of image {@code b mod N} (so a 2N out has the guided values in both halves and the
+     * unconditional rest in the second, as forward_with_cfg returns it). With {@code guidedChannels} 0 modelOut
+     * needs only M rows (out = its first C channels).
      */
     void cfgCombine(Tensor out, Tensor modelOut, int guidedChannels, float scale);
+
+    /** Checks the shapes of a {@link #cfgCombine} call. */
+    static void checkCfgShapes(Tensor out, Tensor modelOut, int guidedChannels) {
+        int rows = out.dim(0), mRows = modelOut.dim(0);
+        boolean ok = out.dim(1) <= modelOut.dim(1) && out.shape().numelFrom(2) == modelOut.shape().numelFrom(2)
+                && (guidedChannels == 0 ? rows <= mRows : mRows % 2 == 0 && (rows == mRows || 2 * rows == mRows));
+        if (!ok) throw new IllegalArgumentException("cfgCombine shapes: out " + out.shape() + ", modelOut " + modelOut.shape());
+    }
+
+    /** {@code out = a·x + b·y}, elementwise over equal shapes; out may be x or y (the flow-matching samplers' update). */
+    void scaledAdd(Tensor out, float a, Tensor x, float b, Tensor y);
 
     /**
      * One ancestral DDPM step (DiT's p_sample) in place on {@code x [N, C, ...]} given {@code modelOut [N, Co, ...]}

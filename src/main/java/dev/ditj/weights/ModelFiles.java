@@ -24,6 +24,8 @@ public final class ModelFiles {
     public static final String FORMAT_VERSION = "1";
     public static final String KIND_KEY = "ditj.kind";
     public static final String CONFIG_KEY = "ditj.config";
+    /** {@link dev.ditj.model.ModelFamily} of a DiT-architecture file ("dit" or "sit"); absent = "dit". */
+    public static final String FAMILY_KEY = "ditj.family";
     public static final String CLASS_NAMES_KEY = "ditj.class_names";
     /** Recommended generation settings of a DiT, JSON: {"sampler", "steps", "cfg_scale", "images_per_class"}. */
     public static final String GENERATE_DEFAULTS_KEY = "ditj.generate_defaults";

@@ -3,6 +3,7 @@ package dev.ditj.weights;
 import dev.ditj.DitjException;
 import dev.ditj.io.SafeTensors;
 import dev.ditj.model.DitConfig;
+import dev.ditj.model.ModelFamily;
 import dev.ditj.model.VaeConfig;
 import dev.ditj.tensor.DType;
 import dev.ditj.tensor.HostTensor;
@@ -100,6 +101,13 @@ public final class WeightStore implements AutoCloseable {
     public DitConfig ditConfig() {
         requireKind(ModelFiles.KIND_DIT);
         return ModelFiles.parseDitConfig(metadata.get(ModelFiles.CONFIG_KEY), file.toString());
+    }
+
+    /** What the DiT-architecture network of this file is (DiT for files without the family key). */
+    public ModelFamily family() {
+        requireKind(ModelFiles.KIND_DIT);
+        String f = metadata.get(ModelFiles.FAMILY_KEY);
+        return f == null ? ModelFamily.DIT : ModelFamily.parse(f, file + ": " + ModelFiles.FAMILY_KEY);
     }
 
     public VaeConfig vaeConfig() {

@@ -11,6 +11,7 @@ import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
 import dev.ditj.sampling.NoiseSource;
 import dev.ditj.sampling.Sampler;
+import dev.ditj.sampling.SitChains;
 import dev.ditj.sampling.StepListener;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
@@ -24,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The whole CUDA backend against the official PyTorch fixtures: DiT forward and guided forward, VAE decode, 10-step
- * DDIM and DDPM samples, graph replay and flat device memory. Run on the emulator ({@link CudaFixtureEmuTest}) and
+ * DDIM and DDPM samples, SiT's forward and flow-matching chains, graph replay and flat device memory. Run on the emulator ({@link CudaFixtureEmuTest}) and
  * on a GPU ({@link CudaFixtureGpuTest}).
  */
 abstract class CudaFixtureTests {
@@ -72,6 +73,17 @@ abstract class CudaFixtureTests {
         Compare.assertRelL2(sample(new DdpmSampler(GaussianDiffusion.create("10")),
                         TestModels.floats("sample_ddpm10_noise.npy").data(), "sample_ddpm10_z.npy"),
                 TestModels.floats("sample_ddpm10_final.npy").data(), TOLERANCE, ops.name() + " ddpm-10");
+    }
+
+    /** SiT: the velocity forward and complete Euler, Heun, dopri5 and Euler–Maruyama chains (see SitChains). */
+    @Test
+    void sitForwardAndSamplers() {
+        SitChains.forward(ops, SitChains.FORWARD);
+        SitChains.euler(ops, SitChains.CHAIN);
+        SitChains.eulerUnguided(ops, SitChains.CHAIN);
+        SitChains.heun(ops, SitChains.CHAIN);
+        SitChains.dopri5(ops, SitChains.CHAIN);
+        SitChains.eulerMaruyama(ops, SitChains.CHAIN);
     }
 
     @Test

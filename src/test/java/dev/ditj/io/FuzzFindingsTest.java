@@ -188,7 +188,8 @@ class FuzzFindingsTest {
         assertMessage("m.safetensors: VAE config: latents_mean/latents_std must have 4 entries",
                 DitjException.class, () -> ModelFiles.parseVaeConfig(mean, "m.safetensors"));
         String sampler = json("found_unknown_sampler.json");
-        assertMessage("m.safetensors: bad generation defaults: sampler 'dpm2pmp' is unknown: use ddpm, ddim or dpmpp2m",
+        assertMessage("m.safetensors: bad generation defaults: sampler 'dpm2pmp' is unknown: use ddpm, ddim or dpmpp2m "
+                        + "(DiT), euler, heun, dopri5 or euler-maruyama (SiT)",
                 DitjException.class, () -> GenerationDefaults.parse(sampler, "m.safetensors"));
     }
 

@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class TorchCheckpointTest {
+public class TorchCheckpointTest {
     @TempDir
     Path tmp;
 
@@ -369,7 +369,7 @@ class TorchCheckpointTest {
     }
 
     /** A zip with STORED entries, in the given (map iteration) order. */
-    static Path zip(Path file, Map<String, byte[]> entries) throws IOException {
+    public static Path zip(Path file, Map<String, byte[]> entries) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ZipOutputStream z = new ZipOutputStream(bytes)) {
             for (Map.Entry<String, byte[]> e : new LinkedHashMap<>(entries).entrySet()) {

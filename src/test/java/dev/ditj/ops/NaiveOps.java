@@ -314,12 +314,22 @@ public final class NaiveOps implements Ops {
     @Override
     public void cfgCombine(Tensor out, Tensor modelOut, int guidedChannels, float scale) {
         float[] o = f(out), m = f(modelOut);
-        int c = out.dim(1), per = (int) out.shape().numelFrom(2), half = (int) out.numel();
-        for (int i = 0; i < half; i++) {
-            int ch = (i / per) % c;
-            double cond = m[i], uncond = m[half + i];
-            o[i] = (float) (ch < guidedChannels ? uncond + scale * (cond - uncond) : cond);
+        int c = out.dim(1), mc = modelOut.dim(1), per = (int) out.shape().numelFrom(2), half = modelOut.dim(0) / 2;
+        for (int i = 0; i < out.numel(); i++) {
+            int b = i / (c * per), ch = (i / per) % c, s = i % per;
+            if (ch < guidedChannels) {
+                double cond = m[((b % half) * mc + ch) * per + s], uncond = m[((half + b % half) * mc + ch) * per + s];
+                o[i] = (float) (uncond + scale * (cond - uncond));
+            } else {
+                o[i] = m[(b * mc + ch) * per + s];
+            }
         }
+    }
+
+    @Override
+    public void scaledAdd(Tensor out, float a, Tensor x, float b, Tensor y) {
+        float[] o = f(out), xf = f(x), yf = f(y);
+        for (int i = 0; i < out.numel(); i++) o[i] = (float) ((double) a * xf[i] + (double) b * yf[i]);
     }
 
     @Override

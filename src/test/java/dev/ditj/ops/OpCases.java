@@ -402,7 +402,36 @@ public final class OpCases {
             in.ops.cfgCombine(out, m, 3, 4f);
             return out;
         });
+        // forward_with_cfg of a learned-sigma velocity model: both halves, the sigma channels dropped
+        add(c, "cfgCombine 3 channels both halves, 4 of 8 channels", 1e-6, seed++, in -> {
+            Tensor m = in.random(1, 4, 8, lat, lat), out = in.poisoned(4, 4, lat, lat);
+            in.ops.cfgCombine(out, m, 3, 1.5f);
+            return out;
+        });
+        add(c, "cfgCombine unguided, 4 of 8 channels", 0, seed++, in -> {
+            Tensor m = in.random(1, 2, 8, lat, lat), out = in.poisoned(2, 4, lat, lat);
+            in.ops.cfgCombine(out, m, 0, 1f);
+            return out;
+        });
+        for (boolean alias : new boolean[] {false, true}) {
+            add(c, "scaledAdd" + (alias ? " in place" : ""), 1e-6, seed++, in -> {
+                Tensor x = in.random(1, 3, 4, lat, lat), y = in.random(1, 3, 4, lat, lat);
+                Tensor out = alias ? x : in.poisoned(3, 4, lat, lat);
+                in.ops.scaledAdd(out, 0.75f, x, -0.0625f, y);
+                return out;
+            });
+        }
         if (!real) {    // 3x3 latents: 9 values per channel, the kernels' scalar path
+            add(c, "cfgCombine 3 channels both halves 3x3", 1e-6, seed++, in -> {
+                Tensor m = in.random(1, 4, 8, 3, 3), out = in.poisoned(4, 4, 3, 3);
+                in.ops.cfgCombine(out, m, 3, 1.5f);
+                return out;
+            });
+            add(c, "scaledAdd 3x3", 1e-6, seed++, in -> {
+                Tensor x = in.random(1, 2, 4, 3, 3), y = in.random(1, 2, 4, 3, 3), out = in.poisoned(2, 4, 3, 3);
+                in.ops.scaledAdd(out, 1f, x, 0.03125f, y);
+                return out;
+            });
             add(c, "cfgCombine 3 channels 3x3", 1e-6, seed++, in -> {
                 Tensor m = in.random(1, 4, 8, 3, 3), out = in.poisoned(2, 8, 3, 3);
                 in.ops.cfgCombine(out, m, 3, 4f);
