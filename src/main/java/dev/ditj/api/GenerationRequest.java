@@ -80,7 +80,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         }
         if (sampler != null && sampler.flow && steps < 2) {
             throw new InvalidArgumentException("steps", "must be at least 2 for " + sampler.cliName
-                    + " (SiT's num_steps counts the time points, ends included), got " + steps);
+                    + " (the official num_steps of SiT's and REPA's samplers), got " + steps);
         }
         if (respacing != null) {
             if (sampler == SamplerKind.DPMPP2M || sampler != null && sampler.flow) {
