@@ -59,6 +59,14 @@ public final class TestModels {
         return convert("sit_t", Fixtures.file("sit_t_train.pt"), new Converter.Options(DType.F32, 2, null, null));
     }
 
+    /**
+     * repa_t: REPA's SiT (no learned sigma) with 1 block, hidden 8, 1 head, patch 2, 8×8 latent, 10 classes; the EMA
+     * weights of its training checkpoint, the projector head dropped (a REPA by its projector keys).
+     */
+    public static Path repaT() {
+        return convert("repa_t", Fixtures.file("repa_t_train.pt"), new Converter.Options(DType.F32, 1, null, null));
+    }
+
     /** vae_tiny from its diffusers folder: SD's decoder layout with block channels 8, 8, 16, 16 and 4 GroupNorm groups. */
     public static Path vaeTiny() {
         return convert("vae_tiny", Fixtures.file("vae_tiny_diffusers"), Converter.Options.defaults());

@@ -109,10 +109,11 @@ public final class DitModel implements AutoCloseable {
 
     /**
      * {@code SiT(x [B, C, I, I], t [B] float32 in [0, 1], y [B] in 0..K)} → the velocity {@code [B, C, I, I]} (the
-     * learned-sigma half dropped, as SiT's forward does); t exactly as the official model receives it.
+     * learned-sigma half dropped, as SiT's forward does); t exactly as the official model receives it (REPA: the
+     * first output of its forward, t = 1 noise).
      */
     public synchronized HostTensor velocity(HostTensor x, float[] t, int[] y) {
-        requireFamily(ModelFamily.SIT, "float times");
+        if (!family.isFlow()) requireFamily(ModelFamily.SIT, "float times");
         checkInputs(x, t.length, y);
         for (float v : t) {
             if (!Float.isFinite(v)) throw new DitjException("time " + v + " is not finite");
@@ -137,7 +138,7 @@ public final class DitModel implements AutoCloseable {
     private void requireFamily(ModelFamily wanted, String what) {
         if (family != wanted) {
             throw new DitjException(file + " is a " + family.displayName + " model; " + what + " are for a "
-                    + wanted.displayName + (family.isFlow() ? " (a SiT takes float times in [0, 1])"
+                    + wanted.displayName + (family.isFlow() ? " (a " + family.displayName + " takes float times in [0, 1])"
                     : " (a DiT takes integer timesteps 0..999)"));
         }
     }

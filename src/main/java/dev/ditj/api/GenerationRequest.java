@@ -30,10 +30,13 @@ import java.util.Arrays;
  * @param stepNoise      per-step noise to use instead of the seeded noise ([S, N, C, I, I], S = steps; Euler–Maruyama:
  *                       steps - 1; the ODE samplers take none), or null
  * @param keepLatent     also return the final latents
+ * @param guidanceInterval REPA: the times (t = 1 noise) at which guidance applies; null = the model's default
+ *                       (REPA's stored one, else every step); other families take none
  */
 public record GenerationRequest(int[] classes, int[] imageIndices, long seed, SamplerKind sampler, int steps,
                                 String respacing, float cfgScale, int guidedChannels, float ddimEta,
-                                float[] initialNoise, float[] stepNoise, boolean keepLatent) {
+                                float[] initialNoise, float[] stepNoise, boolean keepLatent,
+                                GuidanceInterval guidanceInterval) {
     /** The most sampler steps: the diffusion was trained with 1000. */
     public static final int MAX_STEPS = GaussianDiffusion.TRAIN_STEPS;
 
@@ -77,7 +80,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         }
         if (sampler != null && sampler.flow && steps < 2) {
             throw new InvalidArgumentException("steps", "must be at least 2 for " + sampler.cliName
-                    + " (SiT's num_steps counts the time points, ends included), got " + steps);
+                    + " (the official num_steps of SiT's and REPA's samplers), got " + steps);
         }
         if (respacing != null) {
             if (sampler == SamplerKind.DPMPP2M || sampler != null && sampler.flow) {
@@ -139,6 +142,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         private float ddimEta;
         private float[] initialNoise, stepNoise;
         private boolean keepLatent;
+        private GuidanceInterval guidanceInterval;
 
         private Builder(int[] classes) {
             this.classes = classes == null ? null : classes.clone();
@@ -160,6 +164,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         public Builder initialNoise(float[] v) { initialNoise = v; return this; }
         public Builder stepNoise(float[] v) { stepNoise = v; return this; }
         public Builder keepLatent(boolean v) { keepLatent = v; return this; }
+        public Builder guidanceInterval(GuidanceInterval v) { guidanceInterval = v; return this; }
 
         /** The step count {@link #build()} will use. */
         public int resolvedSteps() {
@@ -180,7 +185,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
 
         public GenerationRequest build() {
             return new GenerationRequest(classes, imageIndices, seed, sampler, resolvedSteps(), respacing,
-                    cfgScale, guidedChannels, ddimEta, initialNoise, stepNoise, keepLatent);
+                    cfgScale, guidedChannels, ddimEta, initialNoise, stepNoise, keepLatent, guidanceInterval);
         }
     }
 

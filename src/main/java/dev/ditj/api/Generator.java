@@ -4,6 +4,7 @@ import dev.ditj.DitjException;
 import dev.ditj.InvalidArgumentException;
 import dev.ditj.model.Dit;
 import dev.ditj.model.DitConfig;
+import dev.ditj.model.ModelFamily;
 import dev.ditj.model.VaeConfig;
 import dev.ditj.model.VaeDecoder;
 import dev.ditj.sampling.DdimSampler;
@@ -17,6 +18,7 @@ import dev.ditj.sampling.FlowSampler;
 import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
 import dev.ditj.sampling.NoiseSource;
+import dev.ditj.sampling.RepaSampler;
 import dev.ditj.sampling.Sampler;
 import dev.ditj.sampling.StepListener;
 import dev.ditj.tensor.HostTensor;
@@ -108,7 +110,7 @@ public final class Generator implements AutoCloseable {
         try (WeightStore dit = WeightStore.open(ditFile); WeightStore vae = WeightStore.open(vaeFile)) {
             DitConfig c = dit.ditConfig();
             ops.checkMemory(ditFile + " + " + vaeFile, dit.floatBytes() + vae.floatBytes(),
-                    Math.max(Dit.loadingBytes(c, dit), vae.loadingBytes()) + bytesPerImage(c, vae.vaeConfig()));
+                    Math.max(Dit.loadingBytes(c, dit), vae.loadingBytes()) + bytesPerImage(c, vae.vaeConfig(), dit.family()));
         }
     }
 
@@ -146,12 +148,13 @@ public final class Generator implements AutoCloseable {
 
     /** Working memory of one image in a micro-batch: guided DiT activations, latents and the decoded image. */
     long bytesPerImage() {
-        return bytesPerImage(dit.config(), vae.config());
+        return bytesPerImage(dit.config(), vae.config(), dit.family());
     }
 
-    private static long bytesPerImage(DitConfig c, VaeConfig v) {
+    /** REPA's samplers also make conditional passes of N images outside the guidance interval: one more workspace. */
+    private static long bytesPerImage(DitConfig c, VaeConfig v, ModelFamily family) {
         int side = c.inputSize(), f = v.downsamplingFactor();
-        long ditBytes = Dit.workspaceBytes(c, 2) + 4L * 4 * c.outChannels() * side * side;
+        long ditBytes = Dit.workspaceBytes(c, family == ModelFamily.REPA ? 3 : 2) + 4L * 4 * c.outChannels() * side * side;
         long vaeBytes = VaeDecoder.workspaceBytes(v, 1, side, side) + 4L * 2 * v.outChannels() * side * f * side * f;
         return ditBytes + vaeBytes;
     }
@@ -167,6 +170,15 @@ public final class Generator implements AutoCloseable {
                     + dit.file().getFileName() + "): use " + (dit.family().isFlow()
                     ? "euler, heun, dopri5 or euler-maruyama for a flow (velocity) model"
                     : "ddpm, ddim or dpmpp2m for a DiT"));
+        }
+        boolean repa = dit.family() == ModelFamily.REPA;
+        if (repa && r.sampler() == SamplerKind.DOPRI5) {
+            throw new InvalidArgumentException("sampler", "dopri5 is not one of REPA's samplers (samplers.py): use euler, "
+                    + "heun or euler-maruyama for " + dit.file().getFileName());
+        }
+        if (!repa && r.guidanceInterval() != null) {
+            throw new InvalidArgumentException("guidanceInterval", "applies to REPA models only (REPA's samplers.py), not "
+                    + dit.name() + " (" + dit.file().getFileName() + ")");
         }
         for (int y : r.classes()) {
             if (y >= c.numClasses()) {
@@ -203,15 +215,29 @@ public final class Generator implements AutoCloseable {
         int side = c.inputSize() * vae.config().downsamplingFactor();
         return new GenerationInfo(dit.file().getFileName().toString(), dit.sourceSha256(),
                 vae.file().getFileName().toString(), vae.sourceSha256(), r.seed(), r.sampler(), r.steps(),
-                r.respacing(), r.cfgScale(), guidedChannels(r), r.ddimEta(), ops.precision().label(), ops.name(), side, side);
+                r.respacing(), r.cfgScale(), guidedChannels(r), r.ddimEta(), ops.precision().label(), ops.name(), side, side,
+                guidanceInterval(r));
+    }
+
+    /** REPA's guidance interval for {@code r}: the request's, else the model's default, else every step; null otherwise. */
+    private GuidanceInterval guidanceInterval(GenerationRequest r) {
+        if (dit.family() != ModelFamily.REPA) return null;
+        if (r.guidanceInterval() != null) return r.guidanceInterval();
+        GuidanceInterval stored = dit.generationDefaults().guidanceInterval();
+        return stored != null ? stored : GuidanceInterval.ALWAYS;
+    }
+
+    /** The scale the model guides with: REPA's samplers guide only when {@code cfg_scale > 1}. */
+    private float modelScale(GenerationRequest r) {
+        return dit.family() == ModelFamily.REPA && !(r.cfgScale() > 1f) ? 1f : r.cfgScale();
     }
 
     private int guidedChannels(GenerationRequest r) {
         int ch = dit.config().inChannels();
-        if (r.cfgScale() == 1f) return 0;
+        if (modelScale(r) == 1f) return 0;
         int modelGuided = dit.generationDefaults().guidedChannels(ch);
-        return r.guidedChannels() > 0 ? r.guidedChannels()
-                : modelGuided > 0 ? modelGuided : r.sampler().defaultGuidedChannels(ch);
+        return r.guidedChannels() > 0 ? r.guidedChannels() : modelGuided > 0 ? modelGuided
+                : dit.family() == ModelFamily.REPA ? ch : r.sampler().defaultGuidedChannels(ch);
     }
 
     /** All images of {@code r} in one result (micro-batched with {@link #defaultBatchSize()}). */
@@ -284,11 +310,11 @@ public final class Generator implements AutoCloseable {
         HostTensor latents = null;
         HostTensor images;
         long t1;
-        try (GuidedDit model = new GuidedDit(dit.dit(), classes, r.cfgScale(), Math.max(1, info.guidedChannels()));
+        try (GuidedDit model = new GuidedDit(dit.dit(), classes, modelScale(r), Math.max(1, info.guidedChannels()));
              Tensor x = ops.upload(new HostTensor(Shape.of(stateImages(model, r), ch, side, side), state(xT, model, r)));
              Tensor sample = ops.view(x, Shape.of(count, ch, side, side))) {
             if (r.sampler().flow) {
-                flowSampler(r).run(ops, model, x, noise, listener);
+                flowSampler(r, info).run(ops, model, x, noise, listener);
             } else {
                 sampler(r).run(ops, model, x, noise, listener);
             }
@@ -301,20 +327,26 @@ public final class Generator implements AutoCloseable {
         return new GenerationResult(images, latents, t1 - t0, t2 - t1, info, classLabels(), classes, indices);
     }
 
-    /** Images in the sampler's state: a flow sampler integrates SiT's doubled batch when guided (see GuidedDit). */
-    private static int stateImages(GuidedDit model, GenerationRequest r) {
-        return r.sampler().flow ? model.stateImages() : model.images();
+    /** Images in the sampler's state: SiT's samplers integrate its doubled batch when guided (see GuidedDit). */
+    private int stateImages(GuidedDit model, GenerationRequest r) {
+        return r.sampler().flow && dit.family() == ModelFamily.SIT ? model.stateImages() : model.images();
     }
 
     /** The initial state: x_T, twice over for a doubled flow state ({@code [z; z]}, as SiT's sample.py). */
-    private static float[] state(float[] xT, GuidedDit model, GenerationRequest r) {
+    private float[] state(float[] xT, GuidedDit model, GenerationRequest r) {
         if (stateImages(model, r) == model.images()) return xT;
         float[] s = Arrays.copyOf(xT, 2 * xT.length);
         System.arraycopy(xT, 0, s, xT.length, xT.length);
         return s;
     }
 
-    private static FlowSampler flowSampler(GenerationRequest r) {
+    private FlowSampler flowSampler(GenerationRequest r, GenerationInfo info) {
+        if (dit.family() == ModelFamily.REPA) {
+            RepaSampler.Method m = r.sampler() == SamplerKind.EULER ? RepaSampler.Method.EULER
+                    : r.sampler() == SamplerKind.HEUN ? RepaSampler.Method.HEUN : RepaSampler.Method.EULER_MARUYAMA;
+            GuidanceInterval g = info.guidanceInterval();
+            return new RepaSampler(m, r.steps(), modelScale(r) > 1f, g.low(), g.high());
+        }
         switch (r.sampler()) {
             case EULER: return new FlowOdeSampler(r.steps(), false);
             case HEUN: return new FlowOdeSampler(r.steps(), true);

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = "Convert a PyTorch DiT, SiT or SD-VAE checkpoint (.pt, .ckpt, .bin, .safetensors or a diffusers "
+        description = "Convert a PyTorch DiT, SiT, REPA or SD-VAE checkpoint (.pt, .ckpt, .bin, .safetensors or a diffusers "
                 + "folder) into a ditj model file. Never executes code from the checkpoint.")
 final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "INPUT", description = "checkpoint file or diffusers folder")
@@ -46,10 +46,11 @@ final class ConvertCommand implements Callable<Integer> {
             description = "recommended generation settings to store with a DiT, e.g. '{\"sampler\":\"ddim\",\"steps\":50,\"cfg_scale\":3}'")
     String generateDefaults;
 
-    @Option(names = "--family", paramLabel = "dit|sit",
-            description = "what a DiT-architecture checkpoint is: dit (noise-predicting diffusion) or sit (flow "
-                    + "matching, velocity). SiT's network is DiT's, so the keys cannot tell; default: from a training "
-                    + "checkpoint's args, else sit for a file named SiT-*, else dit")
+    @Option(names = "--family", paramLabel = "dit|sit|repa",
+            description = "what a DiT-architecture checkpoint is: dit (noise-predicting diffusion), sit (flow "
+                    + "matching, velocity) or repa (SiT trained with REPA, t = 1 noise). SiT's network is DiT's, so the "
+                    + "keys cannot tell; default: repa when the file holds REPA's projector heads, else from a "
+                    + "training checkpoint's args, else sit for a file named SiT-*, else dit")
     String family;
 
     @Override

@@ -45,7 +45,7 @@ final class ForwardCommand implements Callable<Integer> {
             int[] ys = Npys.readInts(y, "y", b);
             HostTensor out;
             if (m.family().isFlow()) {
-                float[] ts = Npys.readFloatVector(t, "t (SiT times in [0, 1])", b);
+                float[] ts = Npys.readFloatVector(t, "t (" + m.family().displayName + " times in [0, 1])", b);
                 out = cfgScale == null ? m.velocity(xs, ts, ys) : m.velocityWithCfg(xs, ts, ys, cfgScale);
             } else {
                 int[] ts = Npys.readInts(t, "t", b);

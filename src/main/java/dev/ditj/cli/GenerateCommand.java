@@ -8,6 +8,7 @@ import dev.ditj.api.ClassLabels;
 import dev.ditj.api.GenerationDefaults;
 import dev.ditj.api.GenerationRequest;
 import dev.ditj.api.GenerationResult;
+import dev.ditj.api.GuidanceInterval;
 import dev.ditj.api.Generator;
 import dev.ditj.api.SampleFolder;
 import dev.ditj.api.SamplerKind;
@@ -68,12 +69,14 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--steps", paramLabel = "N",
             description = "sampler steps, 1..1000 (default: the model's; else 250 ddpm, 50 ddim, 25 dpmpp2m); for SiT "
-                    + "the official num_steps, 2..1000: points of the time grid (default 250)")
+                    + "the official num_steps, 2..1000: points of the time grid (default 250); for REPA samplers.py's "
+                    + "num_steps, 2..1000: Euler/Heun steps, or Euler-Maruyama steps with the drift-only last one")
     Integer steps;
 
     @Option(names = "--sampler", paramLabel = "ddpm|ddim|dpmpp2m|euler|heun|dopri5|euler-maruyama",
             description = "sampler: ddpm, ddim, dpmpp2m for DiT; euler, heun, dopri5 (ODE) or euler-maruyama (SDE) "
-                    + "for SiT (default: the model's, else ddpm for DiT, euler-maruyama for SiT)")
+                    + "for SiT; euler, heun or euler-maruyama for REPA (default: the model's, else ddpm for DiT, "
+                    + "euler-maruyama for SiT and REPA)")
     String sampler;
 
     @Option(names = "--respacing", paramLabel = "SPEC", description = "DiT timestep respacing for ddpm/ddim, e.g. ddim50 or 10,15,20")
@@ -87,9 +90,15 @@ final class GenerateCommand implements Callable<Integer> {
     Float cfgScale;
 
     @Option(names = "--cfg-channels", paramLabel = "3|all",
-            description = "channels to guide: 3 = official DiT and SiT, all = diffusers (default: the model's, else 3 "
-                    + "for ddpm/ddim and the SiT samplers, all for dpmpp2m)")
+            description = "channels to guide: 3 = official DiT and SiT, all = diffusers and REPA (default: the model's, "
+                    + "else 3 for ddpm/ddim and the SiT samplers, all for dpmpp2m and REPA)")
     String cfgChannels;
+
+    @Option(names = "--guidance-interval", paramLabel = "LOW,HIGH",
+            description = "REPA: guide only at steps whose time t lies in [LOW, HIGH] (REPA's time: 1 = noise; "
+                    + "guidance_low/guidance_high of its samplers), one conditional pass elsewhere (default: the "
+                    + "model's, 0,0.7 for REPA)")
+    String guidanceInterval;
 
     @Option(names = "--noise", paramLabel = "Z.npy", description = "initial latent noise [N, C, I, I] instead of the seed's")
     Path noise;
@@ -161,6 +170,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (gridColumns != null && gridColumns < 1) usage("--grid-columns must be at least 1, got " + gridColumns);
         if (cfgChannels != null) parseChannels(cfgChannels, Integer.MAX_VALUE);
+        if (guidanceInterval != null) GuidanceInterval.parse(guidanceInterval);
         if (listClasses) return;
         settings(sampler != null ? SamplerKind.parse(sampler) : null, cfgScale != null ? cfgScale : 1f).check();
         if (output != null) checkFile("-o", output, ".png");
@@ -216,6 +226,7 @@ final class GenerateCommand implements Callable<Integer> {
             b.steps(defaults.steps());
         }
         if (cfgChannels != null) b.guidedChannels(parseChannels(cfgChannels, c));
+        if (guidanceInterval != null) b.guidanceInterval(GuidanceInterval.parse(guidanceInterval));
         b.check();
         if (noise != null) b.initialNoise(Npys.readFloats(noise, "noise", ids.length, c, side, side).data());
         if (stepNoise != null) {
@@ -289,7 +300,8 @@ final class GenerateCommand implements Callable<Integer> {
                         r.stepNoise().length / r.sampler().noiseSteps(r.steps()) / n);
         return GenerationRequest.builder(classes).imageIndices(positions).seed(r.seed()).sampler(r.sampler())
                 .steps(r.steps()).respacing(r.respacing()).cfgScale(r.cfgScale()).guidedChannels(r.guidedChannels())
-                .ddimEta(r.ddimEta()).initialNoise(initial).stepNoise(steps).keepLatent(r.keepLatent()).build();
+                .ddimEta(r.ddimEta()).initialNoise(initial).stepNoise(steps).keepLatent(r.keepLatent())
+                .guidanceInterval(r.guidanceInterval()).build();
     }
 
     /** Rows {@code positions} of each of {@code groups} blocks of {@code n} rows of {@code per} values. */

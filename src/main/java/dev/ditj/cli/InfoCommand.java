@@ -42,7 +42,7 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.println("kind:        " + family.displayName + " (" + c.familyName(family) + ", "
                         + c.inputSize() + "x" + c.inputSize() + " latent, " + c.tokens() + " tokens, " + c.numClasses()
                         + " classes" + (c.learnSigma() ? ", learned sigma" + (family.isFlow() ? " (unused)" : "") : "")
-                        + (family.isFlow() ? "; flow matching: velocity, t in [0, 1], 0 = noise" : "") + ")");
+                        + (family.isFlow() ? "; flow matching: velocity, t in [0, 1], " + family.noiseTime() + " = noise" : "") + ")");
                 String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
                 defaults = d == null ? GenerationDefaults.of(family) : GenerationDefaults.parse(d, file.toString(), family);
             } else {
@@ -56,10 +56,11 @@ final class InfoCommand implements Callable<Integer> {
                     + ", sha256 " + md.get(ModelFiles.SOURCE_SHA256_KEY) + ")");
             System.out.println("converted:   " + md.get(ModelFiles.CONVERTED_BY_KEY));
             if (defaults != null) {
-                System.out.printf(Locale.ROOT, "generation:  %s, %d steps, cfg %s%s%s%n", defaults.sampler().cliName,
+                System.out.printf(Locale.ROOT, "generation:  %s, %d steps, cfg %s%s%s%s%n", defaults.sampler().cliName,
                         defaults.steps(), defaults.cfgScale(),
                         defaults.guidedChannels() > 0 ? " on " + (defaults.guidedChannels() == Integer.MAX_VALUE ? "all"
                                 : defaults.guidedChannels()) + " channels" : "",
+                        defaults.guidanceInterval() == null ? "" : " for t in " + defaults.guidanceInterval(),
                         md.containsKey(ModelFiles.GENERATE_DEFAULTS_KEY) ? " (stored in the file)" : " (the family's defaults)");
             }
             if (md.containsKey(ModelFiles.CLASS_NAMES_KEY)) {

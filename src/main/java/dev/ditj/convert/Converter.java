@@ -71,12 +71,17 @@ public final class Converter {
     record Family(ModelFamily family, String reason) {
     }
 
+    /** The state-dict prefix of REPA's projector heads: used by its training loss only, never by generation. */
+    static final String REPA_PROJECTORS = "projectors.";
+
     /**
      * What a DiT-architecture checkpoint is. SiT's network is DiT's, tensor for tensor (its released XL/2 file even
-     * keeps the learned-sigma head), so the keys cannot tell them apart. In order: {@code --family}; the
-     * {@code argparse.Namespace} a training checkpoint carries (SiT's train.py: {@code model} 'SiT-*' and the
-     * transport fields {@code path_type}/{@code prediction}; DiT's: 'DiT-*'), which must not contradict the option;
-     * the released file's name ({@code SiT-XL-2-256x256.pt}: a name starting with "SiT-"); else DiT.
+     * keeps the learned-sigma head), so the keys cannot tell them apart; REPA's files (released and training) keep
+     * its projector heads ({@code projectors.*}), which can. In order: {@code --family}; the projector heads; the
+     * {@code argparse.Namespace} a training checkpoint carries (REPA's train.py: {@code enc_type}/{@code proj_coeff};
+     * SiT's: {@code model} 'SiT-*' and the transport fields {@code path_type}/{@code prediction}; DiT's: 'DiT-*');
+     * the released SiT file's name ({@code SiT-XL-2-256x256.pt}: a name starting with "SiT-"); else DiT. Whatever
+     * the file says must agree with the option and with itself.
      */
     static Family family(SourceCheckpoint src, ModelFamily given, String file) {
         Map<?, ?> args = src.trainingArgs();
@@ -84,35 +89,53 @@ public final class Converter {
         String argsWhat = null;
         if (args != null) {
             Object model = args.get("model");
+            boolean repa = args.containsKey("enc_type") || args.containsKey("proj_coeff");
             boolean transport = args.containsKey("path_type") || args.containsKey("prediction");
-            if (transport || model instanceof String m && m.startsWith("SiT-")) {
+            if (repa) {
+                fromArgs = ModelFamily.REPA;
+                checkTransport(args, file, "linear", "v", "REPA's default");
+            } else if (transport || model instanceof String m && m.startsWith("SiT-")) {
                 fromArgs = ModelFamily.SIT;
-                checkSitTransport(args, file);
+                checkTransport(args, file, "Linear", "velocity", "SiT's default");
             } else if (model instanceof String m && m.startsWith("DiT-")) {
                 fromArgs = ModelFamily.DIT;
             }
             argsWhat = "training arguments (model " + (model instanceof String m ? "'" + m + "'" : "not named")
-                    + (transport ? ", path_type '" + args.get("path_type") + "'" : "") + ")";
+                    + (repa ? ", enc_type '" + args.get("enc_type") + "'"
+                    : transport ? ", path_type '" + args.get("path_type") + "'" : "") + ")";
+        }
+        boolean projectors = src.tensors().keySet().stream().anyMatch(k -> k.startsWith(REPA_PROJECTORS));
+        String keysWhat = "REPA's projector heads ('" + REPA_PROJECTORS + "*', training-only, dropped)";
+        if (projectors && fromArgs != null && fromArgs != ModelFamily.REPA) {
+            throw new DitjException(file + ": holds " + keysWhat + " but its " + argsWhat + " make it a "
+                    + fromArgs.displayName);
         }
         if (given != null) {
+            if (projectors && given != ModelFamily.REPA) {
+                throw new DitjException(file + ": --family " + given.id + " contradicts the checkpoint's " + keysWhat
+                        + ", which make it a REPA");
+            }
             if (fromArgs != null && fromArgs != given) {
                 throw new DitjException(file + ": --family " + given.id + " contradicts the checkpoint's " + argsWhat
                         + ", which make it a " + fromArgs.displayName);
             }
             return new Family(given, "--family " + given.id);
         }
+        if (projectors) return new Family(ModelFamily.REPA, keysWhat);
         if (fromArgs != null) return new Family(fromArgs, argsWhat);
         String name = src.weightsFile().getFileName().toString();
         if (name.regionMatches(true, 0, "SiT-", 0, 4)) return new Family(ModelFamily.SIT, "file name " + name);
         return new Family(ModelFamily.DIT, "DiT keys; a SiT state dict needs --family sit unless named SiT-*");
     }
 
-    /** ditj samples SiT's default transport only: the Linear path with a velocity-predicting model. */
-    private static void checkSitTransport(Map<?, ?> args, String file) {
+    /** ditj samples each flow family's default transport only: the linear path with a velocity-predicting model. */
+    private static void checkTransport(Map<?, ?> args, String file, String linear, String velocity, String which) {
         Object path = args.get("path_type"), prediction = args.get("prediction");
-        if (path != null && !path.equals("Linear") || prediction != null && !prediction.equals("velocity")) {
-            throw new DitjException(file + ": a SiT trained with path_type '" + path + "' and prediction '" + prediction
-                    + "'; ditj samples the Linear path with velocity prediction (SiT's default) only");
+        if (path != null && !path.equals(linear) || prediction != null && !prediction.equals(velocity)) {
+            String name = which.substring(0, which.indexOf('\''));
+            throw new DitjException(file + ": a " + name + " trained with path_type '" + path + "' and prediction '"
+                    + prediction + "'; ditj samples the " + linear + " path with " + velocity + " prediction ("
+                    + which + ") only");
         }
     }
 
@@ -143,8 +166,12 @@ public final class Converter {
             family = family(src, options.family(), file);
             layout = family.family().id + (src.nesting().equals("ema") ? "-training-checkpoint-ema" : "-state-dict");
             metadata.put(ModelFiles.FAMILY_KEY, family.family().id);
-            DitConfig config = DitLayout.inferConfig(src.tensors(), options.numHeads(), file);
             tensors = src.tensors();
+            if (family.family() == ModelFamily.REPA) {
+                tensors = new LinkedHashMap<>(tensors);
+                tensors.keySet().removeIf(k -> k.startsWith(REPA_PROJECTORS));
+            }
+            DitConfig config = DitLayout.inferConfig(tensors, options.numHeads(), file);
             expected = DitLayout.expected(config);
             configJson = ModelFiles.ditConfigJson(config);
             if (options.classNames() != null) {

@@ -64,6 +64,25 @@ public final class DpmSolverSchedule {
         return out;
     }
 
+    /**
+     * torch.linspace(start, end, n, dtype=float64) the same way: chunks of two 4-lane vectors, the rest by the scalar
+     * formula (REPA's samplers build their time grids so; checked against official grids in the fixtures).
+     */
+    static double[] torchLinspace64(double start, double end, int n) {
+        double step = (end - start) / (n - 1);
+        double[] out = new double[n];
+        int lanes = 4, i = 0;
+        for (; n - i >= 2 * lanes; i += 2 * lanes) {
+            for (int v = 0; v < 2; v++) {
+                int i0 = i + v * lanes;
+                double base = i0 < n / 2 ? Math.fma(step, i0, start) : Math.fma(-step, n - 1 - i0, end);
+                for (int j = 0; j < lanes; j++) out[i0 + j] = base + j * step;
+            }
+        }
+        for (; i < n; i++) out[i] = i < n / 2 ? Math.fma(step, i, start) : Math.fma(-step, n - 1 - i, end);
+        return out;
+    }
+
     private static float scalarLinspace(float start, float end, float step, int n, int i) {
         return i < n / 2 ? Math.fma(step, (float) i, start) : Math.fma(-step, (float) (n - 1 - i), end);
     }

@@ -14,7 +14,9 @@ import dev.ditj.tensor.Tensor;
  *
  * <p>For a flow model (SiT) it is the {@link VelocityField} of SiT's sample.py: guided, the state is the official
  * doubled batch {@code [x; x']} (only its first half is fed to the model, as forward_with_cfg does) and the velocity
- * is forward_with_cfg's whole output, the learned-sigma half dropped as SiT's forward does.
+ * is forward_with_cfg's whole output, the learned-sigma half dropped as SiT's forward does. REPA's samplers pass z
+ * alone ({@code [N, ...]}, see {@link VelocityField}) and get N guided velocities, or N conditional ones from a
+ * pass over N images (its buffers made on first use).
  */
 public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
     private final Dit dit;
@@ -27,11 +29,16 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
     private Tensor output;
     /** The timesteps of every step of the current loop, [steps, batch], uploaded by {@link #prepare}. */
     private Tensor timestepTable;
+    /** The conditional-only pass of a guided model: its workspace, inputs, and output when that has a sigma half. */
+    private Dit.Workspace conditional;
+    private Tensor conditionalTimes, conditionalLabels, conditionalOutput;
+    private final int[] classLabels;
 
     public GuidedDit(Dit dit, int[] classLabels, float scale, int guidedChannels) {
         this.dit = dit;
         this.ops = dit.ops();
         this.images = classLabels.length;
+        this.classLabels = classLabels.clone();
         this.scale = scale;
         this.guidedChannels = guidedChannels;
         boolean guided = isGuided();
@@ -93,6 +100,31 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         run(x, out);
     }
 
+    @Override
+    public void conditionalVelocity(Tensor x, float t, Tensor out) {
+        if (!isGuided()) {
+            velocity(x, t, out);
+            return;
+        }
+        int s = dit.config().inputSize();
+        if (conditional == null) {
+            conditional = dit.workspace(images);
+            conditionalTimes = ops.alloc(Shape.of(images));
+            conditionalLabels = ops.allocInts(Shape.of(images));
+            ops.writeInts(conditionalLabels, java.util.Arrays.copyOf(classLabels, images));
+            if (outChannels() != channels()) conditionalOutput = ops.alloc(Shape.of(images, outChannels(), s, s));
+        }
+        float[] ts = new float[images];
+        java.util.Arrays.fill(ts, t);
+        ops.write(conditionalTimes, ts);
+        if (conditionalOutput == null) {
+            dit.forward(conditional, x, conditionalTimes, conditionalLabels, out);
+        } else {
+            dit.forward(conditional, x, conditionalTimes, conditionalLabels, conditionalOutput);
+            ops.cfgCombine(out, conditionalOutput, 0, 1f);
+        }
+    }
+
     /** The (guided) model output on the first N images of x, into out (its channel count: Co, or C of a velocity). */
     private void run(Tensor x, Tensor out) {
         if (!isGuided()) {
@@ -120,5 +152,11 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         timesteps.close();
         labels.close();
         if (timestepTable != null) timestepTable.close();
+        if (conditional != null) {
+            conditional.close();
+            conditionalTimes.close();
+            conditionalLabels.close();
+        }
+        if (conditionalOutput != null) conditionalOutput.close();
     }
 }

@@ -131,18 +131,25 @@ class SitConverterTest {
 
     /** sit_t_train.pt with one byte string of its data.pkl replaced (it must occur exactly once). */
     private Path rewritePickle(String name, String from, String to) throws IOException {
+        return rewritePickle(Fixtures.file("sit_t_train.pt"), tmp.resolve(name), from, to);
+    }
+
+    /** A torch.save zip with one byte string of its data.pkl replaced (it must occur exactly once). */
+    static Path rewritePickle(Path checkpoint, Path out, String from, String to) throws IOException {
         Map<String, byte[]> entries = new LinkedHashMap<>();
-        try (ZipFile z = new ZipFile(Fixtures.file("sit_t_train.pt").toFile())) {
+        String pklName = null;
+        try (ZipFile z = new ZipFile(checkpoint.toFile())) {
             for (ZipEntry e : Collections.list(z.entries())) {
                 try (InputStream in = z.getInputStream(e)) {
                     entries.put(e.getName(), in.readAllBytes());
                 }
+                if (e.getName().endsWith("/data.pkl")) pklName = e.getName();
             }
         }
-        String pkl = new String(entries.get("sit_t_train/data.pkl"), StandardCharsets.ISO_8859_1);
+        String pkl = new String(entries.get(pklName), StandardCharsets.ISO_8859_1);
         int at = pkl.indexOf(from);
         assertTrue(at >= 0 && pkl.indexOf(from, at + 1) < 0, "'" + from + "' once in data.pkl");
-        entries.put("sit_t_train/data.pkl", pkl.replace(from, to).getBytes(StandardCharsets.ISO_8859_1));
-        return TorchCheckpointTest.zip(tmp.resolve(name), entries);
+        entries.put(pklName, pkl.replace(from, to).getBytes(StandardCharsets.ISO_8859_1));
+        return TorchCheckpointTest.zip(out, entries);
     }
 }

@@ -10,6 +10,7 @@ import dev.ditj.sampling.DdimSampler;
 import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
 import dev.ditj.sampling.NoiseSource;
+import dev.ditj.sampling.RepaChains;
 import dev.ditj.sampling.SitChains;
 import dev.ditj.sampling.StepListener;
 import dev.ditj.tensor.HostTensor;
@@ -66,6 +67,18 @@ class CudaBf16FixtureEmuTest {
         try (EmulatedDevice device = new EmulatedDevice(); CudaOps ops = new CudaOps(device, "emu-bf16", Precision.BF16)) {
             SitChains.forward(ops, BOUND);
             SitChains.eulerMaruyama(ops, BOUND);
+        }
+    }
+
+    /**
+     * REPA (repa_t: hidden 8, 1 head of 8) in BF16: the forward and the default sampler's Euler–Maruyama chain with
+     * interval guidance (6 guided and 4 conditional passes), bound {@link #BOUND} as SiT's.
+     */
+    @Test
+    void repaForwardAndSdeChainInBf16() {
+        try (EmulatedDevice device = new EmulatedDevice(); CudaOps ops = new CudaOps(device, "emu-bf16", Precision.BF16)) {
+            RepaChains.forward(ops, BOUND);
+            RepaChains.eulerMaruyama(ops, BOUND);
         }
     }
 

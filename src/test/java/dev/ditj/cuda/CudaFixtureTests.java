@@ -10,6 +10,7 @@ import dev.ditj.sampling.DdpmSampler;
 import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
 import dev.ditj.sampling.NoiseSource;
+import dev.ditj.sampling.RepaChains;
 import dev.ditj.sampling.Sampler;
 import dev.ditj.sampling.SitChains;
 import dev.ditj.sampling.StepListener;
@@ -84,6 +85,16 @@ abstract class CudaFixtureTests {
         SitChains.heun(ops, SitChains.CHAIN);
         SitChains.dopri5(ops, SitChains.CHAIN);
         SitChains.eulerMaruyama(ops, SitChains.CHAIN);
+    }
+
+    /** REPA: the forward and complete Euler, Heun and Euler–Maruyama chains with interval guidance (see RepaChains). */
+    @Test
+    void repaForwardAndSamplers() {
+        RepaChains.forward(ops, RepaChains.FORWARD);
+        RepaChains.euler(ops, RepaChains.CHAIN);
+        RepaChains.heun(ops, RepaChains.CHAIN);
+        RepaChains.eulerMaruyama(ops, RepaChains.CHAIN);
+        RepaChains.eulerUnguided(ops, RepaChains.CHAIN);
     }
 
     @Test

@@ -61,6 +61,12 @@ public final class SitChains {
             calls++;
             inner.velocity(x, t, out);
         }
+
+        @Override
+        public void conditionalVelocity(Tensor x, float t, Tensor out) {
+            calls++;
+            inner.conditionalVelocity(x, t, out);
+        }
     }
 
     public static double forward(Ops ops, double bound) {
