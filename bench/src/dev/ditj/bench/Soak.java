@@ -20,7 +20,8 @@ import java.util.concurrent.Future;
 
 /**
  * Long-running checks on one {@link Generator} with the bundled model ({@code tools/soak}): many generations in one
- * process with the Java heap (after GC) and the resident set sampled — both must stay flat; eight threads sharing
+ * process with the Java heap (after GC) and the resident set sampled — both must stay flat (tools/soak fixes the heap's
+ * size, so the resident set measures what lives outside it); eight threads sharing
  * the generator must produce exactly the images of the same requests run one by one; a generation interrupted
  * mid-run must leave the generator usable. Prints a table and exits 1 if a check fails.
  *

@@ -256,8 +256,9 @@ public final class CpuOps implements Ops {
     @Override
     public void timestepFrequencies(Tensor out, Tensor t, Tensor freqs) {
         float[] o = f(out), tv = f(t), fr = f(freqs);
-        int half = fr.length;
-        for (int b = 0; b < tv.length; b++) {
+        // sizes from the shapes: a view's backing array may be longer than the view
+        int half = Math.toIntExact(freqs.numel()), batch = Math.toIntExact(t.numel());
+        for (int b = 0; b < batch; b++) {
             for (int k = 0; k < half; k++) {
                 float arg = tv[b] * fr[k];
                 o[b * 2 * half + k] = (float) Math.cos(arg);

@@ -131,8 +131,8 @@ public final class NaiveOps implements Ops {
     @Override
     public void timestepFrequencies(Tensor out, Tensor t, Tensor freqs) {
         float[] o = f(out), tv = f(t), fr = f(freqs);
-        int half = fr.length;
-        for (int b = 0; b < tv.length; b++) {
+        int half = (int) freqs.numel();
+        for (int b = 0; b < t.numel(); b++) {
             for (int k = 0; k < half; k++) {
                 float arg = tv[b] * fr[k];
                 o[b * 2 * half + k] = (float) Math.cos(arg);

@@ -375,6 +375,16 @@ public final class OpCases {
             in.ops.timestepFrequencies(out, tt, freqs);
             return out;
         });
+        // times that are a view of a longer tensor: the op reads the view's 3, not its base's 7
+        add(c, "timestepFrequencies of a view", 1e-6, seed++, in -> {
+            float[] t = {3, 40, 700, 1, 2, 5, 8};
+            Tensor base = in.adopt(in.ops.upload(new HostTensor(Shape.of(7), t)));
+            Tensor tt = in.adopt(in.ops.view(base, Shape.of(3)));
+            Tensor freqs = in.adopt(in.ops.upload(new HostTensor(Shape.of(128), dev.ditj.model.TimestepFrequencies.table())));
+            Tensor out = in.poisoned(3, 256);
+            in.ops.timestepFrequencies(out, tt, freqs);
+            return out;
+        });
         // {patch, channels in, channels out}: DiT's, and (small) enough channels that a token row takes two tiles
         for (int[] pc : real ? new int[][] {{2, 4, 8}, {4, 4, 8}} : new int[][] {{2, 4, 8}, {4, 4, 8}, {2, 900, 901}}) {
             int p = pc[0], ch = pc[1], co = pc[2], b = 2, s = real ? 32 : 8, g = s / p;
