@@ -112,7 +112,7 @@ public final class DitModel implements AutoCloseable {
      * learned-sigma half dropped, as SiT's forward does); t exactly as the official model receives it.
      */
     public synchronized HostTensor velocity(HostTensor x, float[] t, int[] y) {
-        requireFamily(ModelFamily.SIT, "float times");
+        if (!family.isFlow()) requireFamily(ModelFamily.SIT, "float times");
         checkInputs(x, t.length, y);
         for (float v : t) {
             if (!Float.isFinite(v)) throw new DitjException("time " + v + " is not finite");

@@ -46,10 +46,11 @@ final class ConvertCommand implements Callable<Integer> {
             description = "recommended generation settings to store with a DiT, e.g. '{\"sampler\":\"ddim\",\"steps\":50,\"cfg_scale\":3}'")
     String generateDefaults;
 
-    @Option(names = "--family", paramLabel = "dit|sit",
+    @Option(names = "--family", paramLabel = "dit|sit|lightningdit",
             description = "what a DiT-architecture checkpoint is: dit (noise-predicting diffusion) or sit (flow "
-                    + "matching, velocity). SiT's network is DiT's, so the keys cannot tell; default: from a training "
-                    + "checkpoint's args, else sit for a file named SiT-*, else dit")
+                    + "matching, velocity). SiT's network is DiT's, so the keys cannot tell; default: lightningdit "
+                    + "when the keys hold its layers, else from a training checkpoint's args, else sit for a file "
+                    + "named SiT-*, else dit")
     String family;
 
     @Override

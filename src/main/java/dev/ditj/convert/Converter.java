@@ -79,6 +79,17 @@ public final class Converter {
      * the released file's name ({@code SiT-XL-2-256x256.pt}: a name starting with "SiT-"); else DiT.
      */
     static Family family(SourceCheckpoint src, ModelFamily given, String file) {
+        // LightningDiT's layers name it (its training dicts carry a 'config' dict, not argparse arguments)
+        boolean lightningKeys = DitLayout.lightning(src.tensors());
+        if (lightningKeys || given == ModelFamily.LIGHTNINGDIT) {
+            if (given != null && given != ModelFamily.LIGHTNINGDIT || !lightningKeys) {
+                throw new DitjException(file + ": --family " + given.id + " contradicts the checkpoint's keys, which "
+                        + (lightningKeys ? "hold LightningDiT's layers (RMSNorm, SwiGLU or rotary tables)"
+                        : "hold none of LightningDiT's layers (RMSNorm, SwiGLU, rotary tables)"));
+            }
+            return new Family(ModelFamily.LIGHTNINGDIT, given != null ? "--family lightningdit"
+                    : "LightningDiT keys (RMSNorm, SwiGLU or rotary tables)");
+        }
         Map<?, ?> args = src.trainingArgs();
         ModelFamily fromArgs = null;
         String argsWhat = null;
