@@ -109,12 +109,14 @@ final class DitLayout {
         }
         for (int i = 0; i < c.depth(); i++) {
             String b = "blocks." + i + ".";
-            if (c.rmsNorm()) e.put(b + "norm1.weight", new int[] {h});
+            if (c.rmsNorm()) {
+                e.put(b + "norm1.weight", new int[] {h});
+                e.put(b + "norm2.weight", new int[] {h});
+            }
             e.put(b + "attn.qkv.weight", new int[] {3 * h, h});
             e.put(b + "attn.qkv.bias", new int[] {3 * h});
             e.put(b + "attn.proj.weight", new int[] {h, h});
             e.put(b + "attn.proj.bias", new int[] {h});
-            if (c.rmsNorm()) e.put(b + "norm2.weight", new int[] {h});
             String up = c.swiglu() ? "mlp.w12." : "mlp.fc1.", down = c.swiglu() ? "mlp.w3." : "mlp.fc2.";
             int u = c.swiglu() ? 2 * m : m;
             e.put(b + up + "weight", new int[] {u, h});

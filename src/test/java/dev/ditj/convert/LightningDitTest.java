@@ -19,6 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -81,6 +84,34 @@ class LightningDitTest {
         try (Ops emu = Backend.EMU.open(Precision.FP32); DitModel m = DitModel.load(out, emu)) {
             checkForward(m, "lightningdit_t.pt (emu fp32)");
         }
+    }
+
+    /**
+     * The released LightningDiT-XL/1 (configs/lightningdit_xl_vavae_f16d32.yaml: 16×16×32 latents, patch 1, RMSNorm,
+     * SwiGLU, RoPE, 1000 classes): its state dict as the official code builds it (measured with
+     * make_lightningdit_testdata.py's imports, torch 1.13): 351 tensors of 675,293,600 values, parameters() 675,256,736
+     * (pos_embed included, the rotary buffers not); names, order and shapes of all but blocks 1..27 below.
+     */
+    @Test
+    void fullSizeXl1HasTheOfficialStateDict() {
+        DitConfig xl = new DitConfig(32, 16, 1, 1152, 28, 16, 4.0, 1000, false, true, true, true);
+        assertEquals("LightningDiT-XL/1", xl.familyName(ModelFamily.LIGHTNINGDIT));
+        Map<String, int[]> e = Converter.expectedTensors(xl);
+        assertEquals(351, e.size());
+        assertEquals(675_293_600L, e.values().stream().mapToLong(s -> Arrays.stream(s).asLongStream().reduce(1, (a, b) -> a * b)).sum());
+        assertEquals(675_256_736L - 256 * 1152, xl.parameterCount());   // the DiT formula leaves pos_embed out
+        String official = "pos_embed [1, 256, 1152], x_embedder.proj.weight [1152, 32, 1, 1], x_embedder.proj.bias [1152], "
+                + "t_embedder.mlp.0.weight [1152, 256], t_embedder.mlp.0.bias [1152], t_embedder.mlp.2.weight [1152, 1152], "
+                + "t_embedder.mlp.2.bias [1152], y_embedder.embedding_table.weight [1001, 1152], feat_rope.freqs_cos [256, 72], "
+                + "feat_rope.freqs_sin [256, 72], blocks.0.norm1.weight [1152], blocks.0.norm2.weight [1152], "
+                + "blocks.0.attn.qkv.weight [3456, 1152], blocks.0.attn.qkv.bias [3456], blocks.0.attn.proj.weight [1152, 1152], "
+                + "blocks.0.attn.proj.bias [1152], blocks.0.mlp.w12.weight [6144, 1152], blocks.0.mlp.w12.bias [6144], "
+                + "blocks.0.mlp.w3.weight [1152, 3072], blocks.0.mlp.w3.bias [1152], blocks.0.adaLN_modulation.1.weight "
+                + "[6912, 1152], blocks.0.adaLN_modulation.1.bias [6912], final_layer.norm_final.weight [1152], "
+                + "final_layer.linear.weight [32, 1152], final_layer.linear.bias [32], final_layer.adaLN_modulation.1.weight "
+                + "[2304, 1152], final_layer.adaLN_modulation.1.bias [2304]";
+        assertEquals(official, e.entrySet().stream().filter(x -> !x.getKey().matches("blocks\\.([1-9]|[12][0-9])\\..*"))
+                .map(x -> x.getKey() + " " + Arrays.toString(x.getValue())).collect(Collectors.joining(", ")));
     }
 
     @Test
