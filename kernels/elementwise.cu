@@ -11,6 +11,35 @@ extern "C" __global__ void silu_f32(float* __restrict__ out, const float* __rest
     }, [&](int64_t i) { out[i] = ditj_silu(in[i]); });
 }
 
+// out[r, i] = silu(x[r, i])·x[r, f + i] for x [rows, 2f] (SwiGLU's gate over the two halves of one projection).
+// Groups of 4 stay in one row when f is a multiple of 4. 12 B/element.
+extern "C" __global__ void swiglu_f32(float* __restrict__ out, const float* __restrict__ x, int64_t n, int f) {
+    ditj_for_vec4(n, (f & 3) == 0 && ditj_aligned16(out, x), [&](int64_t i) {
+        const float* a = x + (i / f) * 2 * f + i % f;
+        float4 u = ditj_ld4(a), g = ditj_ld4(a + f);
+        ditj_st4(out + i, make_float4(ditj_silu(u.x) * g.x, ditj_silu(u.y) * g.y, ditj_silu(u.z) * g.z, ditj_silu(u.w) * g.w));
+    }, [&](int64_t i) {
+        const float* a = x + (i / f) * 2 * f + i % f;
+        out[i] = ditj_silu(a[0]) * a[f];
+    });
+}
+
+// Rotary position embedding in place on q and k of qkv [rows, 3h]: thread i takes pair i of the 2h/2 pairs of q
+// and k in a row, turning (x0, x1) at feature d = (2i mod hd) of token t = row mod tokens by cos/sin [tokens, hd]:
+// x0' = x0·cos[d] - x1·sin[d], x1' = x1·cos[d+1] + x0·sin[d+1]. 16 B per pair + the tables.
+extern "C" __global__ void rotary_qk_f32(float* __restrict__ qkv, const float* __restrict__ cos_t,
+                                         const float* __restrict__ sin_t, int64_t pairs, int h, int hd, int tokens) {
+    DITJ_FOR(i, pairs) {
+        const int64_t row = i / h;
+        const int f = (int)(i % h) * 2;
+        const int64_t t = ((row % tokens) * hd) + f % hd;
+        float* p = qkv + row * 3 * h + f;
+        const float x0 = p[0], x1 = p[1];
+        p[0] = x0 * cos_t[t] - x1 * sin_t[t];
+        p[1] = x1 * cos_t[t + 1] + x0 * sin_t[t + 1];
+    }
+}
+
 // out = a + b. 12 B/element.
 extern "C" __global__ void add_f32(float* __restrict__ out, const float* __restrict__ a, const float* __restrict__ b,
                                    int64_t n) {

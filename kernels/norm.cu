@@ -101,6 +101,24 @@ extern "C" __global__ void __launch_bounds__(LN_THREADS)
     modulated_layernorm(out, ld, x, mod, h, tokens, mod_stride, shift_chunk, scale_chunk, eps, vec);
 }
 
+// modulated_rmsnorm_f32: out = x·rsqrt(mean(x²) + eps)·weight·(1 + scale) + shift (LightningDiT's RMSNorm, then
+//   adaLN), shift/scale chunks of mod as in modulated_layernorm. One warp per row, x read twice (fp32 sums).
+//   Launch: grid ceil(rows / 8), block 256. Floor: x read + out written + weight and mod.
+extern "C" __global__ void __launch_bounds__(256)
+    modulated_rmsnorm_f32(float* __restrict__ out, const float* __restrict__ x, const float* __restrict__ weight,
+                          const float* __restrict__ mod, int h, int rows, int tokens, int mod_stride, int shift_chunk,
+                          int scale_chunk, float eps) {
+    const int row = blockIdx.x * 8 + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= rows) return;
+    const float* xr = x + (int64_t)row * h;
+    const float* shift = mod + (int64_t)(row / tokens) * mod_stride + shift_chunk * h;
+    const float* scale = mod + (int64_t)(row / tokens) * mod_stride + scale_chunk * h;
+    float q = 0.0f;
+    for (int i = lane; i < h; i += 32) q = fmaf(xr[i], xr[i], q);
+    const float rrms = rsqrtf(ditj_warp_sum(q) / h + eps);
+    for (int i = lane; i < h; i += 32) out[(int64_t)row * h + i] = xr[i] * rrms * weight[i] * (1.0f + scale[i]) + shift[i];
+}
+
 extern "C" __global__ void __launch_bounds__(256) group_norm_f32(float* __restrict__ out, const float* __restrict__ x,
                                                                  const float* __restrict__ gamma,
                                                                  const float* __restrict__ beta, int channels,

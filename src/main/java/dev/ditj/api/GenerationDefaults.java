@@ -55,6 +55,8 @@ public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale,
         switch (family) {
             case REPA: return REPA;
             case SIT: return SIT;
+            // SiT's transport and time (t = 0 noise); its paper's shifted Euler with a guidance interval is to come
+            case LIGHTNINGDIT: return SIT;
             default: return OFFICIAL;
         }
     }

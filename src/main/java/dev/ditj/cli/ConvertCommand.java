@@ -46,11 +46,12 @@ final class ConvertCommand implements Callable<Integer> {
             description = "recommended generation settings to store with a DiT, e.g. '{\"sampler\":\"ddim\",\"steps\":50,\"cfg_scale\":3}'")
     String generateDefaults;
 
-    @Option(names = "--family", paramLabel = "dit|sit|repa",
+    @Option(names = "--family", paramLabel = "dit|sit|repa|lightningdit",
             description = "what a DiT-architecture checkpoint is: dit (noise-predicting diffusion), sit (flow "
-                    + "matching, velocity) or repa (SiT trained with REPA, t = 1 noise). SiT's network is DiT's, so the "
-                    + "keys cannot tell; default: repa when the file holds REPA's projector heads, else from a "
-                    + "training checkpoint's args, else sit for a file named SiT-*, else dit")
+                    + "matching, velocity), repa (SiT trained with REPA, t = 1 noise) or lightningdit. SiT's network is "
+                    + "DiT's, so the keys cannot tell; default: lightningdit when the keys hold its layers, repa when "
+                    + "the file holds REPA's projector heads, else from a training checkpoint's args, else sit for a "
+                    + "file named SiT-*, else dit")
     String family;
 
     @Override

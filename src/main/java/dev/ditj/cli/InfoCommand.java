@@ -42,6 +42,8 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.println("kind:        " + family.displayName + " (" + c.familyName(family) + ", "
                         + c.inputSize() + "x" + c.inputSize() + " latent, " + c.tokens() + " tokens, " + c.numClasses()
                         + " classes" + (c.learnSigma() ? ", learned sigma" + (family.isFlow() ? " (unused)" : "") : "")
+                        + (c.rmsNorm() ? ", RMSNorm" : "") + (c.swiglu() ? ", SwiGLU " + c.mlpHidden() : "")
+                        + (c.rope() ? ", 2-D RoPE" : "")
                         + (family.isFlow() ? "; flow matching: velocity, t in [0, 1], " + family.noiseTime() + " = noise" : "") + ")");
                 String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
                 defaults = d == null ? GenerationDefaults.of(family) : GenerationDefaults.parse(d, file.toString(), family);

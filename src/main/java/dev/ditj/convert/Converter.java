@@ -84,6 +84,17 @@ public final class Converter {
      * the file says must agree with the option and with itself.
      */
     static Family family(SourceCheckpoint src, ModelFamily given, String file) {
+        // LightningDiT's layers name it (its training dicts carry a 'config' dict, not argparse arguments)
+        boolean lightningKeys = DitLayout.lightning(src.tensors());
+        if (lightningKeys || given == ModelFamily.LIGHTNINGDIT) {
+            if (given != null && given != ModelFamily.LIGHTNINGDIT || !lightningKeys) {
+                throw new DitjException(file + ": --family " + given.id + " contradicts the checkpoint's keys, which "
+                        + (lightningKeys ? "hold LightningDiT's layers (RMSNorm, SwiGLU or rotary tables)"
+                        : "hold none of LightningDiT's layers (RMSNorm, SwiGLU, rotary tables)"));
+            }
+            return new Family(ModelFamily.LIGHTNINGDIT, given != null ? "--family lightningdit"
+                    : "LightningDiT keys (RMSNorm, SwiGLU or rotary tables)");
+        }
         Map<?, ?> args = src.trainingArgs();
         ModelFamily fromArgs = null;
         String argsWhat = null;

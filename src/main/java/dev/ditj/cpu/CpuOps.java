@@ -298,6 +298,64 @@ public final class CpuOps implements Ops {
     }
 
     @Override
+    public void modulatedRmsNorm(Tensor out, Tensor x, Tensor weight, Tensor mod, int shiftChunk, int scaleChunk, int tokens,
+                                 float eps) {
+        float[] o = f(out), xf = f(x), w = f(weight), m = f(mod);
+        int h = x.dim(-1);
+        int rows = Math.toIntExact(x.numel() / h);
+        int modStride = mod.dim(-1);
+        par.forRange(rows, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int off = r * h, mb = (r / tokens) * modStride;
+                double sq = 0;
+                for (int i = 0; i < h; i++) sq += (double) xf[off + i] * xf[off + i];
+                double rrms = 1.0 / Math.sqrt(sq / h + eps);
+                int shift = mb + shiftChunk * h, scale = mb + scaleChunk * h;
+                for (int i = 0; i < h; i++) {
+                    o[off + i] = (float) (xf[off + i] * rrms * w[i] * (1.0 + m[scale + i]) + m[shift + i]);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void swiglu(Tensor out, Tensor x) {
+        float[] o = f(out), xf = f(x);
+        int n = out.dim(-1);
+        int rows = Math.toIntExact(out.numel() / n);
+        if (x.numel() != 2L * out.numel()) throw new IllegalArgumentException("swiglu: out " + out.shape() + ", x " + x.shape());
+        par.forRange(rows, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int src = 2 * r * n, dst = r * n;
+                System.arraycopy(xf, src, o, dst, n);
+                RowKernels.BEST.biasActivation(o, dst, n, null, 0, Activation.SILU);
+                for (int i = 0; i < n; i++) o[dst + i] *= xf[src + n + i];
+            }
+        });
+    }
+
+    @Override
+    public void rotaryQk(Tensor qkv, Tensor cos, Tensor sin, int tokens, int heads) {
+        float[] q = f(qkv), c = f(cos), s = f(sin);
+        int h = qkv.dim(-1) / 3, hd = h / heads;
+        int rows = Math.toIntExact(qkv.numel() / (3L * h));
+        if (cos.numel() != (long) tokens * hd || sin.numel() != cos.numel()) {
+            throw new IllegalArgumentException("rotaryQk: tables " + cos.shape() + ", " + sin.shape() + " for " + tokens + " tokens, head dim " + hd);
+        }
+        par.forRange(rows, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int table = (r % tokens) * hd;
+                for (int f = 0; f < 2 * h; f += 2) {     // q then k: features [0, 2H) of the row, in pairs
+                    int i = r * 3 * h + f, d = table + f % hd;
+                    float x0 = q[i], x1 = q[i + 1];
+                    q[i] = x0 * c[d] - x1 * s[d];
+                    q[i + 1] = x1 * c[d + 1] + x0 * s[d + 1];
+                }
+            }
+        });
+    }
+
+    @Override
     public void gatedResidual(Tensor x, Tensor y, Tensor mod, int gateChunk, int tokens) {
         float[] xf = f(x), yf = f(y), m = f(mod);
         int h = x.dim(-1);

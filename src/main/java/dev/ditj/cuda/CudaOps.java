@@ -797,6 +797,43 @@ public final class CudaOps implements Ops {
         else device.launch(kernel("modulated_layernorm_f32"), grid, block, shared, concat(new Object[] {o.ptr}, rest));
     }
 
+    // LightningDiT's layers run float32 kernels in either precision: a bf16 output goes through a rounding pass.
+    @Override
+    public void modulatedRmsNorm(Tensor out, Tensor x, Tensor weight, Tensor mod, int shiftChunk, int scaleChunk, int tokens,
+                                 float eps) {
+        if (isBf16Rows(out)) {
+            throughFloat32(out, f -> modulatedRmsNorm(f, x, weight, mod, shiftChunk, scaleChunk, tokens, eps));
+            return;
+        }
+        int h = x.dim(-1), rows = Math.toIntExact(x.numel() / h);
+        samples(x, tokens);
+        if (out.numel() != x.numel() || weight.numel() != h) {
+            throw new IllegalArgumentException("modulatedRmsNorm: out " + out + ", weight " + weight + " for x " + x);
+        }
+        device.launch(kernel("modulated_rmsnorm_f32"), new int[] {ceilDiv(rows, 8), 1, 1}, new int[] {256, 1, 1}, 0,
+                p(out), p(x), p(weight), p(mod), h, rows, tokens, mod.dim(-1), shiftChunk, scaleChunk, eps);
+    }
+
+    @Override
+    public void swiglu(Tensor out, Tensor x) {
+        if (isBf16Rows(out)) {
+            throughFloat32(out, f -> swiglu(f, x));
+            return;
+        }
+        if (x.numel() != 2L * out.numel()) throw new IllegalArgumentException("swiglu: out " + out + ", x " + x);
+        elementwise4("swiglu_f32", out.numel(), p(out), p(x), out.numel(), out.dim(-1));
+    }
+
+    @Override
+    public void rotaryQk(Tensor qkv, Tensor cos, Tensor sin, int tokens, int heads) {
+        int h = qkv.dim(-1) / 3, hd = h / heads;
+        if (cos.numel() != (long) tokens * hd || sin.numel() != cos.numel()) {
+            throw new IllegalArgumentException("rotaryQk: tables " + cos + ", " + sin + " for " + tokens + " tokens, head dim " + hd);
+        }
+        long pairs = qkv.numel() / 3;
+        elementwise("rotary_qk_f32", pairs, p(qkv), p(cos), p(sin), pairs, h, hd, tokens);
+    }
+
     @Override
     public void gatedResidual(Tensor x, Tensor y, Tensor mod, int gateChunk, int tokens) {
         int h = x.dim(-1), batch = samples(x, tokens), stride = mod.dim(-1);

@@ -13,7 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The official DiT (facebookresearch/DiT models.py), written once against {@link Ops}. Weights are uploaded
+ * The official DiT (facebookresearch/DiT models.py), written once against {@link Ops}; with
+ * {@link DitConfig#lightning} LightningDiT's variant of it (hustvl/LightningDiT models/lightningdit.py): RMSNorm
+ * with a weight before each adaLN modulation, a SwiGLU MLP, and 2-D rotary embeddings on q and k, each where the
+ * config says. Weights are uploaded
  * to the backend when the model is built; {@link #forward} allocates nothing itself (it uses a {@link Workspace};
  * a backend that does not fuse {@link Ops#linearGatedResidual} takes a temporary there).
  *
@@ -24,7 +27,8 @@ import java.util.List;
  * ({@link Ops#linearGatedResidual}); buffers read only by a linear layer are {@link ActivationKind#LINEAR_INPUT}.
  */
 public final class Dit implements AutoCloseable {
-    private static final float LAYER_NORM_EPS = 1e-6f;
+    /** The eps of DiT's LayerNorms and of LightningDiT's RMSNorms alike. */
+    private static final float NORM_EPS = 1e-6f;
 
     private final DitConfig config;
     private final Ops ops;
@@ -37,8 +41,12 @@ public final class Dit implements AutoCloseable {
     private final Block[] blocks;
     private final Tensor finalW, finalB;
 
-    private record Block(Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB, Tensor fc1W, Tensor fc1B, Tensor fc2W,
-                         Tensor fc2B) {
+    /** The rotary tables [T, head dim] (null without rotary embedding) and the final RMSNorm's weight (or null). */
+    private final Tensor ropeCos, ropeSin, finalNormW;
+
+    /** fc1/fc2 are SwiGLU's w12/w3 in a LightningDiT; the norm weights are null with LayerNorm. */
+    private record Block(Tensor norm1W, Tensor qkvW, Tensor qkvB, Tensor projW, Tensor projB, Tensor norm2W, Tensor fc1W,
+                         Tensor fc1B, Tensor fc2W, Tensor fc2B) {
     }
 
     public Dit(DitConfig config, WeightStore weights, Ops ops) {
@@ -72,14 +80,21 @@ public final class Dit implements AutoCloseable {
         adaW = constant(new HostTensor(Shape.of(adaRows, h), adaWeight), ConstantKind.LINEAR_WEIGHT);
         adaB = constant(new HostTensor(Shape.of(adaRows), adaBias), ConstantKind.PLAIN);
         blocks = new Block[depth];
+        boolean rms = config.rmsNorm();
+        String up = config.swiglu() ? "mlp.w12." : "mlp.fc1.", down = config.swiglu() ? "mlp.w3." : "mlp.fc2.";
+        int u = config.swiglu() ? 2 * m : m;
         for (int i = 0; i < blocks.length; i++) {
             String b = "blocks." + i + ".";
-            blocks[i] = new Block(
+            blocks[i] = new Block(rms ? load(weights, b + "norm1.weight", h) : null,
                     weight(weights, b + "attn.qkv.weight", 3 * h, h), load(weights, b + "attn.qkv.bias", 3 * h),
                     weight(weights, b + "attn.proj.weight", h, h), load(weights, b + "attn.proj.bias", h),
-                    weight(weights, b + "mlp.fc1.weight", m, h), load(weights, b + "mlp.fc1.bias", m),
-                    weight(weights, b + "mlp.fc2.weight", h, m), load(weights, b + "mlp.fc2.bias", h));
+                    rms ? load(weights, b + "norm2.weight", h) : null,
+                    weight(weights, b + up + "weight", u, h), load(weights, b + up + "bias", u),
+                    weight(weights, b + down + "weight", h, m), load(weights, b + down + "bias", h));
         }
+        finalNormW = rms ? load(weights, "final_layer.norm_final.weight", h) : null;
+        ropeCos = config.rope() ? load(weights, "feat_rope.freqs_cos", t, config.headDim()) : null;
+        ropeSin = config.rope() ? load(weights, "feat_rope.freqs_sin", t, config.headDim()) : null;
         finalW = weight(weights, "final_layer.linear.weight", o, h);
         finalB = load(weights, "final_layer.linear.bias", o);
         freqs = constant(new HostTensor(Shape.of(TimestepFrequencies.HALF), TimestepFrequencies.table()), ConstantKind.PLAIN);
@@ -128,6 +143,8 @@ public final class Dit implements AutoCloseable {
     public final class Workspace implements AutoCloseable {
         final int batch;
         final Tensor patches, tokens, normed, qkv, attn, hidden, tFreq, tHidden, cond, condSilu, mod, finalOut;
+        /** SwiGLU's two halves [rows, 2·mlpHidden] (null without SwiGLU). */
+        final Tensor gateUp;
         private final List<Tensor> all = new ArrayList<>();
 
         Workspace(int batch) {
@@ -141,6 +158,7 @@ public final class Dit implements AutoCloseable {
             qkv = add(plain, rows, 3 * h);
             attn = add(gemmInput, rows, h);
             hidden = add(gemmInput, rows, config.mlpHidden());
+            gateUp = config.swiglu() ? add(plain, rows, 2 * config.mlpHidden()) : null;
             tFreq = add(gemmInput, batch, DitConfig.FREQUENCY_EMBEDDING_SIZE);
             tHidden = add(gemmInput, batch, h);
             cond = add(plain, batch, h);
@@ -174,13 +192,14 @@ public final class Dit implements AutoCloseable {
     public static long workspaceBytes(DitConfig config, int batch) {
         long rows = (long) batch * config.tokens();
         int h = config.hiddenSize(), p = config.patchSize();
-        long perRow = (long) config.inChannels() * p * p + 6L * h + config.mlpHidden() + (long) p * p * config.outChannels();
+        long perRow = (long) config.inChannels() * p * p + 6L * h + (config.swiglu() ? 3L : 1L) * config.mlpHidden()
+                + (long) p * p * config.outChannels();
         long perSample = DitConfig.FREQUENCY_EMBEDDING_SIZE + 3L * h + (long) modulationChunks(config) * h;
         return 4 * (rows * perRow + batch * perSample);
     }
 
     /**
-     * {@code out [B, Co, I, I] = DiT(x [B, C, I, I], t [B] float timesteps 0..999, y [B] int labels)}.
+     * {@code out [B, Co, I, I] = DiT(x [B, C, I, I], t [B] float timesteps 0..999 (flow models: times), y [B] int labels)}.
      */
     public void forward(Workspace ws, Tensor x, Tensor t, Tensor y, Tensor out) {
         int tokens = config.tokens(), heads = config.numHeads();
@@ -202,20 +221,37 @@ public final class Dit implements AutoCloseable {
             Block b = blocks[i];
             // block i's chunks from 6i: 0 shift_msa, 1 scale_msa, 2 gate_msa, 3 shift_mlp, 4 scale_mlp, 5 gate_mlp
             int c = 6 * i;
-            ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, c, c + 1, tokens, LAYER_NORM_EPS);
-            ops.selfAttention(ws.attn, ws.normed, b.qkvW, b.qkvB, ws.qkv, ws.batch, tokens, heads, scale);
+            norm(ws, b.norm1W, c, c + 1);
+            if (ropeCos != null) {
+                ops.linear(ws.qkv, ws.normed, b.qkvW, b.qkvB, Activation.NONE);
+                ops.rotaryQk(ws.qkv, ropeCos, ropeSin, tokens, heads);
+                ops.attention(ws.attn, ws.qkv, ws.batch, tokens, heads, scale);
+            } else {
+                ops.selfAttention(ws.attn, ws.normed, b.qkvW, b.qkvB, ws.qkv, ws.batch, tokens, heads, scale);
+            }
             ops.linearGatedResidual(ws.tokens, ws.attn, b.projW, b.projB, ws.mod, c + 2, tokens);
 
-            ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, c + 3, c + 4, tokens, LAYER_NORM_EPS);
-            ops.linear(ws.hidden, ws.normed, b.fc1W, b.fc1B, Activation.GELU_TANH);
+            norm(ws, b.norm2W, c + 3, c + 4);
+            if (ws.gateUp != null) {
+                ops.linear(ws.gateUp, ws.normed, b.fc1W, b.fc1B, Activation.NONE);
+                ops.swiglu(ws.hidden, ws.gateUp);
+            } else {
+                ops.linear(ws.hidden, ws.normed, b.fc1W, b.fc1B, Activation.GELU_TANH);
+            }
             ops.linearGatedResidual(ws.tokens, ws.hidden, b.fc2W, b.fc2B, ws.mod, c + 5, tokens);
         }
 
         // final layer: chunks 6·depth shift, 6·depth + 1 scale
         int f = 6 * blocks.length;
-        ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, f, f + 1, tokens, LAYER_NORM_EPS);
+        norm(ws, finalNormW, f, f + 1);
         ops.linear(ws.finalOut, ws.normed, finalW, finalB, Activation.NONE);
         ops.unpatchify(out, ws.finalOut, config.patchSize(), config.outChannels());
+    }
+
+    /** {@code ws.normed} = the modulated norm of the residual stream: RMSNorm with {@code weight}, else LayerNorm. */
+    private void norm(Workspace ws, Tensor weight, int shiftChunk, int scaleChunk) {
+        if (weight != null) ops.modulatedRmsNorm(ws.normed, ws.tokens, weight, ws.mod, shiftChunk, scaleChunk, config.tokens(), NORM_EPS);
+        else ops.modulatedLayerNorm(ws.normed, ws.tokens, ws.mod, shiftChunk, scaleChunk, config.tokens(), NORM_EPS);
     }
 
     @Override

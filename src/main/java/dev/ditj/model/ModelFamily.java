@@ -10,12 +10,15 @@ import java.util.Locale;
  * {@code x_t = t·x + (1 - t)·ε} at a float time t in [0, 1] (t = 0 noise), so it needs the flow-matching samplers.
  * REPA (Yu et al., 2025) is a SiT without learned sigma trained with extra projector heads (dropped on conversion),
  * whose time runs the other way: {@code x_t = (1 - t)·x + t·ε}, t = 1 noise; it has its own samplers.
+ * A LightningDiT (Yao et al., 2025) is a SiT-style velocity model (t = 0 noise, SiT's transport) whose blocks have
+ * RMSNorm, SwiGLU and 2-D rotary embeddings ({@link DitConfig#lightning}).
  * Stored in a model file's metadata ({@code ditj.family}; absent = DiT, the files made before SiT).
  */
 public enum ModelFamily {
     DIT("dit", "DiT"),
     SIT("sit", "SiT"),
-    REPA("repa", "REPA");
+    REPA("repa", "REPA"),
+    LIGHTNINGDIT("lightningdit", "LightningDiT");
 
     public final String id, displayName;
 
@@ -34,12 +37,12 @@ public enum ModelFamily {
         return this == REPA ? 1 : 0;
     }
 
-    /** The family named {@code s} ("dit", "sit" or "repa", any case); {@code what} names the source in the error. */
+    /** The family named {@code s} ("dit", "sit", "repa" or "lightningdit", any case); {@code what} names the source in the error. */
     public static ModelFamily parse(String s, String what) {
         String k = s.trim().toLowerCase(Locale.ROOT);
         for (ModelFamily f : values()) {
             if (f.id.equals(k)) return f;
         }
-        throw new DitjException(what + ": unknown model family '" + s + "' (accepted: dit, sit, repa)");
+        throw new DitjException(what + ": unknown model family '" + s + "' (accepted: dit, sit, repa, lightningdit)");
     }
 }

@@ -196,6 +196,27 @@ public interface Ops extends AutoCloseable {
      */
     void modulatedLayerNorm(Tensor out, Tensor x, Tensor mod, int shiftChunk, int scaleChunk, int tokens, float eps);
 
+    /**
+     * {@code out = RMSNorm(x) · (1 + scale) + shift}, RMSNorm being {@code x · rsqrt(mean(x²) + eps) · weight} over
+     * the last dim H ({@code weight [H]}, LightningDiT's norm), modulated as in {@link #modulatedLayerNorm}.
+     */
+    void modulatedRmsNorm(Tensor out, Tensor x, Tensor weight, Tensor mod, int shiftChunk, int scaleChunk, int tokens,
+                          float eps);
+
+    /**
+     * The gate of a SwiGLU MLP: {@code out [M, F] = silu(x[:, :F]) ⊙ x[:, F:]} for {@code x [M, 2F]}, the two
+     * halves of one projection (LightningDiT's {@code w12}).
+     */
+    void swiglu(Tensor out, Tensor x);
+
+    /**
+     * Rotary position embedding, in place on the q and k of {@code qkv [B*T, 3H]} (the layout of {@link #attention});
+     * v is untouched. In every head each interleaved pair of features (d, d+1), d even, turns by its token's angles:
+     * {@code x'_d = x_d·cos[t,d] - x_{d+1}·sin[t,d]}, {@code x'_{d+1} = x_{d+1}·cos[t,d+1] + x_d·sin[t,d+1]},
+     * with the tables {@code cos, sin [T, hd]} ({@code t = row mod T}).
+     */
+    void rotaryQk(Tensor qkv, Tensor cos, Tensor sin, int tokens, int heads);
+
     /** {@code x += mod[b, gateChunk] · y} per row (adaLN-Zero gated residual), {@code b = row / tokens}. */
     void gatedResidual(Tensor x, Tensor y, Tensor mod, int gateChunk, int tokens);
 

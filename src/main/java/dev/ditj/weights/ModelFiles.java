@@ -54,6 +54,11 @@ public final class ModelFiles {
         o.addProperty("mlp_ratio", c.mlpRatio());
         o.addProperty("num_classes", c.numClasses());
         o.addProperty("learn_sigma", c.learnSigma());
+        if (c.lightning()) {     // absent in DiT and SiT files (and in those made before LightningDiT)
+            o.addProperty("use_rmsnorm", c.rmsNorm());
+            o.addProperty("use_swiglu", c.swiglu());
+            o.addProperty("use_rope", c.rope());
+        }
         return GSON.toJson(o);
     }
 
@@ -65,9 +70,14 @@ public final class ModelFiles {
         double mlpRatio = Json.doubleValue(field(o, "mlp_ratio", file), what(file, "mlp_ratio"));
         int numClasses = intField(o, "num_classes", file);
         boolean learnSigma = Json.boolValue(field(o, "learn_sigma", file), what(file, "learn_sigma"));
+        boolean[] lightning = new boolean[3];
+        String[] flags = {"use_rmsnorm", "use_swiglu", "use_rope"};
+        for (int i = 0; i < flags.length; i++) {
+            lightning[i] = o.has(flags[i]) && Json.boolValue(o.get(flags[i]), what(file, flags[i]));
+        }
         try {
             return new DitConfig(inChannels, inputSize, patchSize, hiddenSize, depth, numHeads, mlpRatio, numClasses,
-                    learnSigma);
+                    learnSigma, lightning[0], lightning[1], lightning[2]);
         } catch (DitjException e) {
             throw new DitjException(file + ": " + e.getMessage(), e);
         }

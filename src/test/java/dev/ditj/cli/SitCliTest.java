@@ -14,7 +14,10 @@ import static dev.ditj.cli.CliTest.ditj;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The CLI contract for SiT: convert (family), info, forward with float times, generate with the SiT samplers. */
+/**
+ * The CLI contract for SiT (and LightningDiT's forward): convert (family), info, forward with float times, generate
+ * with the SiT samplers.
+ */
 class SitCliTest {
     @TempDir
     Path tmp;
@@ -51,6 +54,24 @@ class SitCliTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("expected float32 [3]"), r.err());
         assertTrue(Files.notExists(tmp.resolve("w.npy")));
+    }
+
+    @Test
+    void lightningDitConvertsByItsKeysAndItsForwardIsTheOfficial() {
+        Path model = tmp.resolve("ldit.safetensors"), out = tmp.resolve("v.npy");
+        CliTest.Run r = ditj("convert", f("lightningdit_t_train.pt"), "-o", model.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("lightningdit-training-checkpoint-ema")
+                && r.out().contains("family: LightningDiT (LightningDiT keys"), r.out());
+        CliTest.Run info = ditj("info", model.toString());
+        assertTrue(info.out().contains("kind:        LightningDiT (LightningDiT, 4x4 latent, 16 tokens, 10 classes, RMSNorm, "
+                + "SwiGLU 42, 2-D RoPE; flow matching"), info.out());
+        r = ditj("forward", "--model", model.toString(), "--x", f("lightningdit_t_forward_x.npy"), "--t",
+                f("lightningdit_t_forward_t.npy"), "--y", f("lightningdit_t_forward_y.npy"), "-o", out.toString(),
+                "--backend", "cpu");
+        assertEquals(0, r.code(), r.err());
+        Compare.assertRelL2(Npy.read(out).toFloats(), TestModels.floats("lightningdit_t_forward_out.npy").data(), 1e-5,
+                "cli lightningdit forward");
     }
 
     @Test

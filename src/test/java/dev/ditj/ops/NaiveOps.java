@@ -160,6 +160,54 @@ public final class NaiveOps implements Ops {
     }
 
     @Override
+    public void modulatedRmsNorm(Tensor out, Tensor x, Tensor weight, Tensor mod, int shiftChunk, int scaleChunk, int tokens,
+                                 float eps) {
+        float[] o = f(out), xf = f(x), w = f(weight), m = f(mod);
+        int h = x.dim(-1), rows = (int) (x.numel() / h), ms = mod.dim(-1);
+        for (int r = 0; r < rows; r++) {
+            double sq = 0;
+            for (int i = 0; i < h; i++) sq += (double) xf[r * h + i] * xf[r * h + i];
+            double rms = Math.sqrt(sq / h + eps);
+            int b = r / tokens;
+            for (int i = 0; i < h; i++) {
+                double norm = xf[r * h + i] / rms * w[i];
+                o[r * h + i] = (float) (norm * (1 + m[b * ms + scaleChunk * h + i]) + m[b * ms + shiftChunk * h + i]);
+            }
+        }
+    }
+
+    @Override
+    public void swiglu(Tensor out, Tensor x) {
+        float[] o = f(out), xf = f(x);
+        int n = out.dim(-1), rows = (int) (out.numel() / n);
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < n; i++) {
+                double a = xf[r * 2 * n + i], g = xf[r * 2 * n + n + i];
+                o[r * n + i] = (float) (a / (1 + Math.exp(-a)) * g);
+            }
+        }
+    }
+
+    @Override
+    public void rotaryQk(Tensor qkv, Tensor cos, Tensor sin, int tokens, int heads) {
+        float[] q = f(qkv), c = f(cos), s = f(sin);
+        int h = qkv.dim(-1) / 3, hd = h / heads, rows = (int) (qkv.numel() / (3 * h));
+        for (int r = 0; r < rows; r++) {
+            int t = r % tokens;
+            for (int which = 0; which < 2; which++) {
+                for (int head = 0; head < heads; head++) {
+                    for (int d = 0; d < hd; d += 2) {
+                        int i = r * 3 * h + which * h + head * hd + d;
+                        double x0 = q[i], x1 = q[i + 1];
+                        q[i] = (float) (x0 * c[t * hd + d] - x1 * s[t * hd + d]);
+                        q[i + 1] = (float) (x1 * c[t * hd + d + 1] + x0 * s[t * hd + d + 1]);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
     public void gatedResidual(Tensor x, Tensor y, Tensor mod, int gateChunk, int tokens) {
         float[] xf = f(x), yf = f(y), m = f(mod);
         int h = x.dim(-1), ms = mod.dim(-1);

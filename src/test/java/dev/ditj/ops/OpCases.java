@@ -355,6 +355,27 @@ public final class OpCases {
                 return x;
             });
         }
+        // LightningDiT's layers: {batch, tokens, H, heads, SwiGLU width} (XL/1: 256 tokens of 1152, 16 heads of 72,
+        // width int(2/3 · 4H); small: an odd width for the scalar path)
+        for (int[] d : real ? new int[][] {{2, 256, 1152, 16, 3072}} : new int[][] {{2, 16, 144, 2, 384}, {3, 5, 30, 3, 21}}) {
+            int b = d[0], t = d[1], h = d[2], heads = d[3], hd = h / heads, f = d[4];
+            add(c, "modulatedRmsNorm " + Arrays.toString(d), 1e-5, seed++, in -> {
+                Tensor x = in.random(3, 0.5, b * t, h), w = in.random(0.3, 1, h), mod = in.random(0.5, b, 6 * h);
+                Tensor out = in.poisoned(b * t, h);
+                in.ops.modulatedRmsNorm(out, x, w, mod, 3, 4, t, 1e-6f);
+                return out;
+            });
+            add(c, "swiglu " + Arrays.toString(d), 1e-6, seed++, in -> {
+                Tensor x = in.random(3, b * t, 2 * f), out = in.poisoned(b * t, f);
+                in.ops.swiglu(out, x);
+                return out;
+            });
+            add(c, "rotaryQk " + Arrays.toString(d), 1e-6, seed++, in -> {
+                Tensor qkv = in.random(1, b * t, 3 * h), cos = in.random(1, t, hd), sin = in.random(1, t, hd);
+                in.ops.rotaryQk(qkv, cos, sin, t, heads);
+                return qkv;
+            });
+        }
         int[] vaeAttn = real ? new int[] {1, 1024, 512} : new int[] {2, 70, 64};
         add(c, "attention single head " + Arrays.toString(vaeAttn), 1e-5, seed++, in -> {
             int b = vaeAttn[0], t = vaeAttn[1], h = vaeAttn[2];
