@@ -36,38 +36,6 @@ public final class RepaChains {
     private RepaChains() {
     }
 
-    /** Counts guided and conditional model passes. */
-    private static final class Counting implements VelocityField {
-        final VelocityField inner;
-        int guided, conditional;
-
-        Counting(VelocityField inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public int images() {
-            return inner.images();
-        }
-
-        @Override
-        public int stateImages() {
-            return inner.stateImages();
-        }
-
-        @Override
-        public void velocity(Tensor x, float t, Tensor out) {
-            guided++;
-            inner.velocity(x, t, out);
-        }
-
-        @Override
-        public void conditionalVelocity(Tensor x, float t, Tensor out) {
-            conditional++;
-            inner.conditionalVelocity(x, t, out);
-        }
-    }
-
     static JsonObject settings() {
         try {
             return JsonParser.parseString(Files.readString(Fixtures.file("repa_samplers.json"))).getAsJsonObject();
@@ -130,7 +98,7 @@ public final class RepaChains {
         try (WeightStore w = WeightStore.open(TestModels.repaT()); Dit dit = new Dit(w.ditConfig(), w, ops);
              GuidedDit model = new GuidedDit(dit, LABELS, scale, 4);
              Tensor x = ops.upload(new HostTensor(Shape.of(LABELS.length, 4, 8, 8), z))) {
-            Counting counting = new Counting(model);
+            CountingVelocityField counting = new CountingVelocityField(model);
             sampler.run(ops, counting, x, NoiseSource.recorded(null, noise, NoiseSource.seeded(0)), StepListener.NONE);
             assertEquals(guided, counting.guided, "guided passes of " + chain);
             assertEquals(conditional, counting.conditional, "conditional passes of " + chain);

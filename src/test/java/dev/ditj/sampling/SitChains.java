@@ -37,38 +37,6 @@ public final class SitChains {
     private SitChains() {
     }
 
-    /** Counts model evaluations. */
-    private static final class Counting implements VelocityField {
-        final VelocityField inner;
-        int calls;
-
-        Counting(VelocityField inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public int images() {
-            return inner.images();
-        }
-
-        @Override
-        public int stateImages() {
-            return inner.stateImages();
-        }
-
-        @Override
-        public void velocity(Tensor x, float t, Tensor out) {
-            calls++;
-            inner.velocity(x, t, out);
-        }
-
-        @Override
-        public void conditionalVelocity(Tensor x, float t, Tensor out) {
-            calls++;
-            inner.conditionalVelocity(x, t, out);
-        }
-    }
-
     public static double forward(Ops ops, double bound) {
         try (DitModel m = DitModel.load(TestModels.sitT(), ops)) {
             HostTensor v = m.velocity(TestModels.floats("sit_t_forward_x.npy"), TestModels.floats("sit_t_forward_t.npy").data(),
@@ -126,9 +94,9 @@ public final class SitChains {
              GuidedDit model = new GuidedDit(dit, LABELS, scale, 3);
              Tensor x = ops.upload(new HostTensor(Shape.of(images, 4, 8, 8), state))) {
             assertEquals(images, model.stateImages());
-            Counting counting = new Counting(model);
+            CountingVelocityField counting = new CountingVelocityField(model);
             sampler.run(ops, counting, x, NoiseSource.recorded(null, noise, NoiseSource.seeded(0)), StepListener.NONE);
-            assertEquals(expectedCalls, counting.calls, "model calls of " + fixture);
+            assertEquals(expectedCalls, counting.calls(), "model calls of " + fixture);
             float[] got = Arrays.copyOf(ops.read(x), z.length);
             return Compare.assertRelL2(got, TestModels.floats(fixture).data(), bound, ops.name() + " " + fixture);
         }
