@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -87,7 +88,7 @@ final class InfoCommand implements Callable<Integer> {
         }
         return String.format(Locale.ROOT, "VA-VAE decoder (f%d, %d latent channels, channels %s, attention after each "
                         + "ResNet block of up block %s%s, %s)", c.downsamplingFactor(), c.latentChannels(),
-                java.util.Arrays.toString(c.blockOutChannels()), levels, c.midBlockAttention() ? " and in the mid block" : "",
+                Arrays.toString(c.blockOutChannels()), levels, c.midBlockAttention() ? " and in the mid block" : "",
                 c.latentsStd() != null ? "per-channel latent mean/std stored, scaling " + c.scalingFactor()
                         : "no latent statistics");
     }

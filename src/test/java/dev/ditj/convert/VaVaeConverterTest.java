@@ -12,6 +12,7 @@ import dev.ditj.weights.ModelFiles;
 import dev.ditj.weights.WeightStore;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -107,13 +108,13 @@ class VaVaeConverterTest {
 
     @Test
     void aConfigWithoutTheAttentionLevelIsRefusedByTheTensors() throws Exception {
-        Path cfg = java.nio.file.Files.writeString(java.nio.file.Files.createTempFile("vavae", ".json"),
-                java.nio.file.Files.readString(TestModels.vavaeTinyConfig()).replace("AttnUpDecoderBlock2D", "UpDecoderBlock2D"));
+        Path cfg = Files.writeString(Files.createTempFile("vavae", ".json"),
+                Files.readString(TestModels.vavaeTinyConfig()).replace("AttnUpDecoderBlock2D", "UpDecoderBlock2D"));
         Path in = Fixtures.file("vavae_t.pt");
         String m = assertThrows(DitjException.class, () -> Converter.convert(in, cfg.resolveSibling("o.safetensors"),
                 new Converter.Options(DType.F32, 0, cfg, null, null, null, Fixtures.file("vavae_t_latents_stats.pt")))).getMessage();
         assertTrue(m.startsWith(in + ": unexpected tensor 'decoder.up_blocks.0.attentions.0.group_norm.weight' [16]"), m);
-        java.nio.file.Files.delete(cfg);
+        Files.delete(cfg);
     }
 
     @Test
