@@ -72,6 +72,32 @@ public final class TestModels {
         return convert("vae_tiny", Fixtures.file("vae_tiny_diffusers"), Converter.Options.defaults());
     }
 
+    /**
+     * vavae_t: VA-VAE's decoder (LDM names, Lightning-style {"state_dict": ...} with encoder, loss and foundation-model
+     * entries) at channels 4, 4, 8, 8, 16 with 2 GroupNorm groups (given by {@link #vavaeTinyConfig}), 3 ResNet blocks
+     * per level, attention after each at the lowest level; 32 latent channels; with its latents_stats.pt.
+     */
+    public static Path vavaeTiny() {
+        return convert("vavae_t", Fixtures.file("vavae_t.pt"), new Converter.Options(DType.F32, 0, vavaeTinyConfig(),
+                null, null, null, Fixtures.file("vavae_t_latents_stats.pt")));
+    }
+
+    /** vavae_t's architecture as a diffusers-style config: the group count (2) is what the shapes cannot tell. */
+    public static synchronized Path vavaeTinyConfig() {
+        Path p = dir().resolve("vavae_t_config.json");
+        if (!Files.exists(p)) {
+            try {
+                Files.writeString(p, "{\"latent_channels\": 32, \"block_out_channels\": [4, 4, 8, 8, 16], "
+                        + "\"layers_per_block\": 2, \"norm_num_groups\": 2, \"up_block_types\": [\"AttnUpDecoderBlock2D\", "
+                        + "\"UpDecoderBlock2D\", \"UpDecoderBlock2D\", \"UpDecoderBlock2D\", \"UpDecoderBlock2D\"]}");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            p.toFile().deleteOnExit();
+        }
+        return p;
+    }
+
     /** The tiny VAE's config (its LDM files need it: shapes do not tell the group count). */
     public static Path vaeTinyConfig() {
         return Fixtures.file("vae_tiny_diffusers/config.json");

@@ -17,8 +17,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = "Convert a PyTorch DiT, SiT, REPA or SD-VAE checkpoint (.pt, .ckpt, .bin, .safetensors or a diffusers "
-                + "folder) into a ditj model file. Never executes code from the checkpoint.")
+        description = "Convert a PyTorch DiT, SiT, REPA, LightningDiT, SD-VAE or VA-VAE checkpoint (.pt, .ckpt, .bin, "
+                + ".safetensors or a diffusers folder) into a ditj model file. Never executes code from the checkpoint.")
 final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "INPUT", description = "checkpoint file or diffusers folder")
     Path input;
@@ -37,6 +37,11 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--vae-config", paramLabel = "config.json",
             description = "diffusers-style VAE config to use (for LDM files: group count, scaling/shift factors)")
     Path vaeConfig;
+
+    @Option(names = "--latent-stats", paramLabel = "latents_stats.pt",
+            description = "a VAE's per-channel latent statistics {'mean', 'std'} (VA-VAE: needed; its pipeline decodes "
+                    + "z * std + mean)")
+    Path latentStats;
 
     @Option(names = "--class-names", paramLabel = "FILE",
             description = "class names to store with a DiT: one per line (synonyms comma-separated)")
@@ -68,7 +73,7 @@ final class ConvertCommand implements Callable<Integer> {
         if (generateDefaults != null) generateDefaults = GenerationDefaults.parse(generateDefaults, "--generate-defaults").toJson();
         ModelFamily f = family == null ? null : parseFamily(family);
         Converter.Report r = Converter.convert(input, output,
-                new Converter.Options(storage, numHeads, vaeConfig, names, generateDefaults, f));
+                new Converter.Options(storage, numHeads, vaeConfig, names, generateDefaults, f, latentStats));
         System.out.printf("converted %s (%s, %d tensors, %,d parameters, %s) -> %s%n", input, r.layout(), r.tensors(),
                 r.parameters(), dtype, output);
         if (r.family() != null) System.out.printf("family: %s (%s)%n", r.family().displayName, r.familyReason());

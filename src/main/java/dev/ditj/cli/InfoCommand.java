@@ -11,6 +11,7 @@ import dev.ditj.image.Png;
 import dev.ditj.io.AtomicWrite;
 import dev.ditj.model.DitConfig;
 import dev.ditj.model.ModelFamily;
+import dev.ditj.model.VaeConfig;
 import dev.ditj.weights.ModelFiles;
 import dev.ditj.weights.WeightStore;
 import picocli.CommandLine.Command;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -48,7 +50,7 @@ final class InfoCommand implements Callable<Integer> {
                 String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
                 defaults = d == null ? GenerationDefaults.of(family) : GenerationDefaults.parse(d, file.toString(), family);
             } else {
-                System.out.println("kind:        VAE decoder (" + w.vaeConfig() + ")");
+                System.out.println("kind:        " + describeVae(w.vaeConfig()));
             }
             System.out.printf("parameters:  %,d (%d tensors)%n", w.parameterCount(), w.names().size());
             System.out.println("dtype:       " + w.storedDtype().safetensorsName);
@@ -57,6 +59,9 @@ final class InfoCommand implements Callable<Integer> {
             System.out.println("source:      " + md.get(ModelFiles.SOURCE_KEY) + " (" + md.get(ModelFiles.SOURCE_LAYOUT_KEY)
                     + ", sha256 " + md.get(ModelFiles.SOURCE_SHA256_KEY) + ")");
             System.out.println("converted:   " + md.get(ModelFiles.CONVERTED_BY_KEY));
+            if (md.containsKey(ModelFiles.LATENT_STATS_KEY)) {
+                System.out.println("latents:     mean/std from " + md.get(ModelFiles.LATENT_STATS_KEY));
+            }
             if (defaults != null) {
                 System.out.printf(Locale.ROOT, "generation:  %s, %d steps, cfg %s%s%s%s%n", defaults.sampler().cliName,
                         defaults.steps(), defaults.cfgScale(),
@@ -70,6 +75,22 @@ final class InfoCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** "VA-VAE decoder (f16, 32 latent channels, ...)" or the SD-style config. */
+    static String describeVae(VaeConfig c) {
+        if (!c.hasUpBlockAttention()) return "VAE decoder (" + c + ")";
+        StringBuilder levels = new StringBuilder();
+        for (int i = 0; i < c.upBlockAttention().length; i++) {
+            if (c.upBlockAttention()[i]) {
+                levels.append(levels.length() == 0 ? "" : ", ").append(i).append(" (latent size x").append(1 << i).append(")");
+            }
+        }
+        return String.format(Locale.ROOT, "VA-VAE decoder (f%d, %d latent channels, channels %s, attention after each "
+                        + "ResNet block of up block %s%s, %s)", c.downsamplingFactor(), c.latentChannels(),
+                Arrays.toString(c.blockOutChannels()), levels, c.midBlockAttention() ? " and in the mid block" : "",
+                c.latentsStd() != null ? "per-channel latent mean/std stored, scaling " + c.scalingFactor()
+                        : "no latent statistics");
     }
 
     private boolean isPng() {

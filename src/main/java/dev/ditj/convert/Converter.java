@@ -41,13 +41,19 @@ public final class Converter {
      * @param generateDefaults recommended generation settings of a DiT (JSON, validated by the caller with
      *                         {@code api.GenerationDefaults.parse}), or null
      * @param family     what a DiT-architecture checkpoint is (DiT or SiT), or null: decided by {@link #family}
+     * @param latentStats a VAE's {@code latents_stats.pt} (per-channel mean/std, VA-VAE), or null
      */
     public record Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames, String generateDefaults,
-                          ModelFamily family) {
+                          ModelFamily family, Path latentStats) {
         public Options {
             if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
                 throw new DitjException("output dtype must be fp32, fp16 or bf16, got " + dtype);
             }
+        }
+
+        public Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames, String generateDefaults,
+                       ModelFamily family) {
+            this(dtype, numHeads, vaeConfig, classNames, generateDefaults, family, null);
         }
 
         public Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames) {
@@ -173,6 +179,10 @@ public final class Converter {
         Map<String, RawTensor> vae = VaeLayout.vaePart(src.tensors());
         Family family = null;
         if (DitLayout.matches(src.tensors())) {
+            if (options.latentStats() != null) {
+                throw new DitjException(file + ": --latent-stats applies to a VAE (VA-VAE's latents_stats.pt); this is "
+                        + "a DiT-architecture network");
+            }
             kind = ModelFiles.KIND_DIT;
             family = family(src, options.family(), file);
             layout = family.family().id + (src.nesting().equals("ema") ? "-training-checkpoint-ema" : "-state-dict");
@@ -202,11 +212,21 @@ public final class Converter {
             kind = ModelFiles.KIND_VAE;
             String naming = VaeLayout.layout(vae);
             boolean prefixed = vae != src.tensors(); // the VAE part of a full SD checkpoint
-            layout = "vae-" + naming + (src.container().equals("diffusers-folder") ? "-folder" : "")
-                    + (prefixed ? "-in-full-checkpoint" : "");
             tensors = VaeLayout.toDiffusersNames(vae, naming, file);
             JsonObject cfg = options.vaeConfig() != null ? readJson(options.vaeConfig()) : src.config();
             VaeConfig config = VaeLayout.config(tensors, cfg, file);
+            if (options.latentStats() != null) {
+                config = withLatentStats(config, cfg, options.latentStats(), file);
+                metadata.put(ModelFiles.LATENT_STATS_KEY, options.latentStats().getFileName() + " (sha256 "
+                        + sha256(options.latentStats()) + ")");
+            } else if (config.hasUpBlockAttention() && config.latentsStd() == null) {
+                // its latents are normalised per channel: decoding them as they are gives a wrong image, silently
+                throw new DitjException(file + ": a VA-VAE (attention in the decoder's up blocks) needs --latent-stats "
+                        + "latents_stats.pt (the per-channel mean/std its pipeline de-normalises latents with)");
+            }
+            layout = (config.hasUpBlockAttention() ? "vavae-" : "vae-") + naming
+                    + (src.container().equals("diffusers-folder") ? "-folder" : "")
+                    + (prefixed ? "-in-full-checkpoint" : "");
             expected = VaeLayout.expected(config);
             configJson = ModelFiles.vaeConfigJson(config);
         } else {
@@ -236,6 +256,29 @@ public final class Converter {
         SafeTensors.write(output, out, metadata);
         return new Report(kind, layout, configJson, out.size(), params, options.dtype(),
                 family == null ? null : family.family(), family == null ? null : family.reason());
+    }
+
+    /**
+     * The config with {@code latents_stats.pt}'s normalisation: mean/std per channel and scaling factor 1 (LightningDiT's
+     * {@code latent_multiplier}). A config file that gives a normalisation of its own contradicts it.
+     */
+    private static VaeConfig withLatentStats(VaeConfig c, JsonObject cfg, Path statsFile, String file) {
+        if (cfg != null) {
+            for (String key : new String[] {"latents_mean", "latents_std", "shift_factor"}) {
+                if (cfg.has(key) && !cfg.get(key).isJsonNull()) {
+                    throw new DitjException(file + ": the VAE config's '" + key + "' and --latent-stats both give the "
+                            + "latent normalisation; keep one");
+                }
+            }
+            if (cfg.has("scaling_factor") && !cfg.get("scaling_factor").isJsonNull() && c.scalingFactor() != 1.0) {
+                throw new DitjException(file + ": the VAE config's scaling_factor " + c.scalingFactor() + " contradicts "
+                        + "--latent-stats (decoded as z * std + mean, scaling factor 1)");
+            }
+        }
+        LatentStats stats = LatentStats.read(statsFile, c.latentChannels());
+        return new VaeConfig(c.latentChannels(), c.outChannels(), c.blockOutChannels(), c.layersPerBlock(),
+                c.normNumGroups(), c.midBlockAttention(), c.usePostQuantConv(), 1.0, stats.mean(), stats.std(),
+                c.upBlockAttention());
     }
 
     /** Missing, extra and mis-shaped tensors, each named with both shapes. */

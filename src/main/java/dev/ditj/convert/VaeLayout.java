@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
 /**
  * SD-style VAE decoders in their three namings: diffusers (current {@code to_q/to_k/to_v/to_out.0} and the
  * deprecated {@code query/key/value/proj_attn}) and the original LDM/CompVis names (standalone files and the
- * {@code first_stage_model.} part of full SD checkpoints). Everything is mapped to current diffusers names, the
- * names ditj files use; encoder, quant_conv and loss tensors are dropped.
+ * {@code first_stage_model.} part of full SD checkpoints, and VA-VAE's, whose lowest up level has attention blocks).
+ * Everything is mapped to current diffusers names, the names ditj files use; only the decoder and post_quant_conv
+ * are kept (encoder, quant_conv, loss, VA-VAE's foundation model and projection are training-only here).
  */
 final class VaeLayout {
     private VaeLayout() {
@@ -53,7 +54,7 @@ final class VaeLayout {
             String name = layout.equals(LDM) ? fromLdm(k, levels) : fromOldDiffusers(k);
             if (name == null) throw new DitjException(file + ": unexpected VAE decoder tensor '" + k + "'");
             RawTensor v = e.getValue();
-            if (name.matches("decoder\\.mid_block\\.attentions\\.0\\.(to_q|to_k|to_v|to_out\\.0)\\.weight")
+            if (name.matches("decoder\\.(mid_block|up_blocks\\.\\d+)\\.attentions\\.\\d+\\.(to_q|to_k|to_v|to_out\\.0)\\.weight")
                     && v.shape().rank() > 2) {
                 v = squeeze(v, file, k); // LDM stores these as 1x1 convolutions
             }
@@ -84,15 +85,18 @@ final class VaeLayout {
             "query", "to_q", "key", "to_k", "value", "to_v", "proj_attn", "to_out.0");
 
     private static String fromOldDiffusers(String k) {
-        Matcher m = Pattern.compile("(decoder\\.mid_block\\.attentions\\.0\\.)(query|key|value|proj_attn)(\\..*)").matcher(k);
+        Matcher m = Pattern.compile("(decoder\\.(?:mid_block|up_blocks\\.\\d+)\\.attentions\\.\\d+\\.)(query|key|value|proj_attn)(\\..*)").matcher(k);
         return m.matches() ? m.group(1) + OLD_ATTENTION.get(m.group(2)) + m.group(3) : k;
     }
 
     private static final Map<String, String> LDM_ATTENTION = Map.of(
             "norm", "group_norm", "q", "to_q", "k", "to_k", "v", "to_v", "proj_out", "to_out.0");
 
-    /** LDM → diffusers for decoder keys; the up-block index is reversed (LDM counts from the highest resolution). */
-    private static String fromLdm(String k, int levels) {
+    /**
+     * LDM → diffusers for decoder keys, null for an unknown one; the up-block index is reversed (LDM counts from the
+     * highest resolution).
+     */
+    static String fromLdm(String k, int levels) {
         if (k.startsWith("post_quant_conv.") || k.startsWith("decoder.conv_in.") || k.startsWith("decoder.conv_out.")) {
             return k;
         }
@@ -105,6 +109,11 @@ final class VaeLayout {
         if (m.matches()) {
             int i = levels - 1 - Integer.parseInt(m.group(1));
             return "decoder.up_blocks." + i + ".resnets." + m.group(2) + "." + resnetPart(m.group(3));
+        }
+        m = Pattern.compile("decoder\\.up\\.(\\d+)\\.attn\\.(\\d+)\\.(norm|q|k|v|proj_out)\\.(weight|bias)").matcher(k);
+        if (m.matches()) {
+            int i = levels - 1 - Integer.parseInt(m.group(1));
+            return "decoder.up_blocks." + i + ".attentions." + m.group(2) + "." + LDM_ATTENTION.get(m.group(3)) + "." + m.group(4);
         }
         m = Pattern.compile("decoder\\.up\\.(\\d+)\\.upsample\\.conv\\.(weight|bias)").matcher(k);
         if (m.matches()) {
@@ -133,10 +142,12 @@ final class VaeLayout {
         }
         int resnets = 0;
         while (d.containsKey("decoder.up_blocks.0.resnets." + resnets + ".conv1.weight")) resnets++;
+        boolean[] upAttention = new boolean[levels];
+        for (int i = 0; i < levels; i++) upAttention[i] = d.containsKey("decoder.up_blocks." + i + ".attentions.0.to_q.weight");
         return new VaeConfig(shape(d, "decoder.conv_in.weight", file).dim(1),
                 shape(d, "decoder.conv_out.weight", file).dim(0), channels, resnets - 1, 32,
                 d.containsKey("decoder.mid_block.attentions.0.to_q.weight"), d.containsKey("post_quant_conv.weight"),
-                0.18215, null, null);
+                0.18215, null, null, upAttention);
     }
 
     /** Every decoder tensor for this config, in execution order, with its shape. */
@@ -147,20 +158,15 @@ final class VaeLayout {
         if (c.usePostQuantConv()) conv(e, "post_quant_conv", lc, lc, 1);
         conv(e, "decoder.conv_in", top, lc, 3);
         resnet(e, "decoder.mid_block.resnets.0", top, top);
-        if (c.midBlockAttention()) {
-            String a = "decoder.mid_block.attentions.0.";
-            e.put(a + "group_norm.weight", new int[] {top});
-            e.put(a + "group_norm.bias", new int[] {top});
-            for (String p : new String[] {"to_q", "to_k", "to_v", "to_out.0"}) {
-                e.put(a + p + ".weight", new int[] {top, top});
-                e.put(a + p + ".bias", new int[] {top});
-            }
-        }
+        if (c.midBlockAttention()) attention(e, "decoder.mid_block.attentions.0", top);
         resnet(e, "decoder.mid_block.resnets.1", top, top);
         int in = top;
         for (int i = 0; i < levels; i++) {
             int out = boc[levels - 1 - i];
-            for (int j = 0; j <= c.layersPerBlock(); j++) resnet(e, "decoder.up_blocks." + i + ".resnets." + j, j == 0 ? in : out, out);
+            for (int j = 0; j <= c.layersPerBlock(); j++) {
+                resnet(e, "decoder.up_blocks." + i + ".resnets." + j, j == 0 ? in : out, out);
+                if (c.upBlockAttention()[i]) attention(e, "decoder.up_blocks." + i + ".attentions." + j, out);
+            }
             if (i < levels - 1) conv(e, "decoder.up_blocks." + i + ".upsamplers.0.conv", out, out, 3);
             in = out;
         }
@@ -173,6 +179,15 @@ final class VaeLayout {
     private static void conv(Map<String, int[]> e, String name, int out, int in, int k) {
         e.put(name + ".weight", new int[] {out, in, k, k});
         e.put(name + ".bias", new int[] {out});
+    }
+
+    private static void attention(Map<String, int[]> e, String name, int ch) {
+        e.put(name + ".group_norm.weight", new int[] {ch});
+        e.put(name + ".group_norm.bias", new int[] {ch});
+        for (String p : new String[] {"to_q", "to_k", "to_v", "to_out.0"}) {
+            e.put(name + "." + p + ".weight", new int[] {ch, ch});
+            e.put(name + "." + p + ".bias", new int[] {ch});
+        }
     }
 
     private static void resnet(Map<String, int[]> e, String name, int in, int out) {

@@ -12,10 +12,21 @@ import java.util.Arrays;
  * @param blockOutChannels per resolution level, lowest resolution last (SD: 128, 256, 512, 512)
  * @param latentsMean null when the file has none
  * @param latentsStd  null when the file has none
+ * @param upBlockAttention per decoder up block (diffusers order: 0 is the lowest resolution), whether an attention
+ *                         block follows each of its ResNet blocks (diffusers' AttnUpDecoderBlock2D; VA-VAE's lowest
+ *                         level); null means none
  */
 public record VaeConfig(int latentChannels, int outChannels, int[] blockOutChannels, int layersPerBlock,
                         int normNumGroups, boolean midBlockAttention, boolean usePostQuantConv,
-                        double scalingFactor, double[] latentsMean, double[] latentsStd) {
+                        double scalingFactor, double[] latentsMean, double[] latentsStd, boolean[] upBlockAttention) {
+
+    /** An SD-style decoder: no attention in the up blocks. */
+    public VaeConfig(int latentChannels, int outChannels, int[] blockOutChannels, int layersPerBlock,
+                     int normNumGroups, boolean midBlockAttention, boolean usePostQuantConv,
+                     double scalingFactor, double[] latentsMean, double[] latentsStd) {
+        this(latentChannels, outChannels, blockOutChannels, layersPerBlock, normNumGroups, midBlockAttention,
+                usePostQuantConv, scalingFactor, latentsMean, latentsStd, null);
+    }
 
     public VaeConfig {
         if (latentChannels < 1 || outChannels < 1 || layersPerBlock < 0 || normNumGroups < 1
@@ -39,6 +50,17 @@ public record VaeConfig(int latentChannels, int outChannels, int[] blockOutChann
                 || latentsStd != null && latentsStd.length != latentChannels) {
             throw new DitjException("VAE config: latents_mean/latents_std must have " + latentChannels + " entries");
         }
+        if (upBlockAttention == null) upBlockAttention = new boolean[blockOutChannels.length];
+        if (upBlockAttention.length != blockOutChannels.length) {
+            throw new DitjException("VAE config: " + upBlockAttention.length + " up block types for "
+                    + blockOutChannels.length + " levels (block_out_channels " + Arrays.toString(blockOutChannels) + ")");
+        }
+    }
+
+    /** Whether any up block has attention (VA-VAE, not SD). */
+    public boolean hasUpBlockAttention() {
+        for (boolean a : upBlockAttention) if (a) return true;
+        return false;
     }
 
     /** Spatial factor between latent and image: 2^(levels-1). */
@@ -52,7 +74,8 @@ public record VaeConfig(int latentChannels, int outChannels, int[] blockOutChann
                 && Arrays.equals(blockOutChannels, v.blockOutChannels) && layersPerBlock == v.layersPerBlock
                 && normNumGroups == v.normNumGroups && midBlockAttention == v.midBlockAttention
                 && usePostQuantConv == v.usePostQuantConv && scalingFactor == v.scalingFactor
-                && Arrays.equals(latentsMean, v.latentsMean) && Arrays.equals(latentsStd, v.latentsStd);
+                && Arrays.equals(latentsMean, v.latentsMean) && Arrays.equals(latentsStd, v.latentsStd)
+                && Arrays.equals(upBlockAttention, v.upBlockAttention);
     }
 
     @Override
@@ -64,7 +87,8 @@ public record VaeConfig(int latentChannels, int outChannels, int[] blockOutChann
     public String toString() {
         return "VaeConfig[latentChannels=" + latentChannels + ", blockOutChannels=" + Arrays.toString(blockOutChannels)
                 + ", layersPerBlock=" + layersPerBlock + ", groups=" + normNumGroups + ", midAttention="
-                + midBlockAttention + ", scalingFactor=" + scalingFactor
+                + midBlockAttention + (hasUpBlockAttention() ? ", upBlockAttention=" + Arrays.toString(upBlockAttention) : "")
+                + ", scalingFactor=" + scalingFactor
                 + (latentsMean != null ? ", latentsMean=" + Arrays.toString(latentsMean) : "")
                 + (latentsStd != null ? ", latentsStd=" + Arrays.toString(latentsStd) : "") + "]";
     }

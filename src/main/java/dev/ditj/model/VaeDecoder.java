@@ -14,8 +14,8 @@ import java.util.List;
 
 /**
  * The decode path of an SD-style AutoencoderKL (diffusers names): latent normalisation undone, post_quant_conv,
- * decoder (conv_in, mid block with single-head attention, up blocks of ResNet blocks with nearest ×2 upsampling,
- * GroupNorm + SiLU, conv_out). Shaped entirely by {@link VaeConfig}, written once against {@link Ops}.
+ * decoder (conv_in, mid block with single-head attention, up blocks of ResNet blocks — in VA-VAE's lowest level each
+ * followed by the same single-head attention — with nearest ×2 upsampling, GroupNorm + SiLU, conv_out). Shaped entirely by {@link VaeConfig}, written once against {@link Ops}.
  */
 public final class VaeDecoder implements AutoCloseable {
     private static final float GROUP_NORM_EPS = 1e-6f;
@@ -43,7 +43,8 @@ public final class VaeDecoder implements AutoCloseable {
     private record Attention(Norm norm, Tensor qkvW, Tensor qkvB, Tensor outW, Tensor outB, int channels) {
     }
 
-    private record UpBlock(ResBlock[] resnets, Conv upsampler) {
+    /** {@code attentions} is null, or one block per ResNet block (run after it). */
+    private record UpBlock(ResBlock[] resnets, Attention[] attentions, Conv upsampler) {
     }
 
     public VaeDecoder(VaeConfig config, WeightStore weights, Ops ops) {
@@ -63,11 +64,13 @@ public final class VaeDecoder implements AutoCloseable {
         for (int i = 0; i < levels; i++) {
             int out = boc[levels - 1 - i];
             ResBlock[] res = new ResBlock[config.layersPerBlock() + 1];
+            Attention[] att = config.upBlockAttention()[i] ? new Attention[res.length] : null;
             for (int j = 0; j < res.length; j++) {
                 res[j] = resBlock(weights, "decoder.up_blocks." + i + ".resnets." + j, j == 0 ? in : out, out);
+                if (att != null) att[j] = attention(weights, "decoder.up_blocks." + i + ".attentions." + j, out);
             }
             Conv up = i < levels - 1 ? conv(weights, "decoder.up_blocks." + i + ".upsamplers.0.conv", out, out, 3) : null;
-            upBlocks[i] = new UpBlock(res, up);
+            upBlocks[i] = new UpBlock(res, att, up);
             in = out;
         }
         normOut = norm(weights, "decoder.conv_norm_out", boc[0]);
@@ -133,14 +136,13 @@ public final class VaeDecoder implements AutoCloseable {
             this.height = height;
             this.width = width;
             ops.checkMemory(source, 0, workspaceBytes(config, batch, height, width));
-            int[] boc = config.blockOutChannels();
-            int top = boc[boc.length - 1], n = height * width;
-            long biggest = biggestActivation(config, height, width);
+            long biggest = biggestActivation(config, height, width), tokenElems = batch * attentionElements(config, height, width);
             for (int i = 0; i < slots.length; i++) slots[i] = ops.alloc(Shape.of(batch * biggest));
-            tokens = ops.alloc(Shape.of(batch * n, top));
-            qkv = ops.alloc(Shape.of(batch * n, 3 * top));
-            attn = ops.alloc(Shape.of(batch * n, top));
-            proj = ops.alloc(Shape.of(batch * n, top));
+            // flat, sized for the largest attention site (tokens × channels); each block takes views of its shape
+            tokens = ops.alloc(Shape.of(tokenElems));
+            qkv = ops.alloc(Shape.of(3 * tokenElems));
+            attn = ops.alloc(Shape.of(tokenElems));
+            proj = ops.alloc(Shape.of(tokenElems));
         }
 
         /** A view of a free slot with the given shape; slots are few, so a leak shows up at once. */
@@ -192,11 +194,22 @@ public final class VaeDecoder implements AutoCloseable {
         return Math.max(biggest, (long) config.outChannels() * h * w);
     }
 
+    /**
+     * Tokens × channels of the largest attention site of one image: the mid block (latent resolution, top channels)
+     * or an up block with attention (up block i runs at 2^i times the latent's size).
+     */
+    private static long attentionElements(VaeConfig config, int height, int width) {
+        int[] boc = config.blockOutChannels();
+        long n = (long) height * width, elems = n * boc[boc.length - 1];
+        for (int i = 0; i < boc.length; i++) {
+            if (config.upBlockAttention()[i]) elems = Math.max(elems, (n << (2 * i)) * boc[boc.length - 1 - i]);
+        }
+        return elems;
+    }
+
     /** The bytes {@link #workspace} allocates for {@code batch} latents of {@code height × width}. */
     public static long workspaceBytes(VaeConfig config, int batch, int height, int width) {
-        int[] boc = config.blockOutChannels();
-        long top = boc[boc.length - 1], n = (long) height * width;
-        return 4L * batch * (4 * biggestActivation(config, height, width) + 6 * n * top);
+        return 4L * batch * (4 * biggestActivation(config, height, width) + 6 * attentionElements(config, height, width));
     }
 
     /** Per-channel factors that turn a (normalised) latent into the decoder's input; see {@link VaeConfig}. */
@@ -222,7 +235,10 @@ public final class VaeDecoder implements AutoCloseable {
         if (midAttention != null) x = attention(ws, midAttention, x, h, w);
         x = resBlock(ws, midRes1, x, h, w);
         for (UpBlock up : upBlocks) {
-            for (ResBlock r : up.resnets) x = resBlock(ws, r, x, h, w);
+            for (int j = 0; j < up.resnets.length; j++) {
+                x = resBlock(ws, up.resnets[j], x, h, w);
+                if (up.attentions != null) x = attention(ws, up.attentions[j], x, h, w);
+            }
             if (up.upsampler != null) {
                 Tensor big = ws.take(b, x.dim(1), 2 * h, 2 * w), y = ws.take(b, up.upsampler.outChannels, 2 * h, 2 * w);
                 ops.upsampleConv2d(y, x, up.upsampler.w, up.upsampler.b, big);
@@ -270,18 +286,21 @@ public final class VaeDecoder implements AutoCloseable {
         return u;
     }
 
-    /** Mid-block attention: x + proj(attention(qkv(GN(x)) as tokens)), single head over all channels. */
+    /** Attention block: x + proj(attention(qkv(GN(x)) as tokens)), single head over all channels; releases x. */
     private Tensor attention(Workspace ws, Attention a, Tensor x, int h, int w) {
-        int b = ws.batch, n = h * w;
-        Tensor normed = ws.take(b, a.channels, n);
-        ops.groupNorm(normed, ops.view(x, Shape.of(b, a.channels, n)), a.norm.gamma, a.norm.beta,
+        int b = ws.batch, n = h * w, c = a.channels;
+        Tensor normed = ws.take(b, c, n);
+        ops.groupNorm(normed, ops.view(x, Shape.of(b, c, n)), a.norm.gamma, a.norm.beta,
                 config.normNumGroups(), GROUP_NORM_EPS, false);
-        ops.channelsToTokens(ws.tokens, normed);
+        Tensor tokens = ops.view(ws.tokens, Shape.of(b * n, c)), attn = ops.view(ws.attn, Shape.of(b * n, c));
+        Tensor proj = ops.view(ws.proj, Shape.of(b * n, c));
+        ops.channelsToTokens(tokens, normed);
         ws.release(normed);
-        ops.selfAttention(ws.attn, ws.tokens, a.qkvW, a.qkvB, ws.qkv, b, n, 1, (float) (1.0 / Math.sqrt(a.channels)));
-        ops.linear(ws.proj, ws.attn, a.outW, a.outB, Activation.NONE);
-        Tensor y = ws.take(b, a.channels, h, w);
-        ops.tokensToChannels(ops.view(y, Shape.of(b, a.channels, n)), ws.proj, ops.view(x, Shape.of(b, a.channels, n)));
+        ops.selfAttention(attn, tokens, a.qkvW, a.qkvB, ops.view(ws.qkv, Shape.of(b * n, 3 * c)), b, n, 1,
+                (float) (1.0 / Math.sqrt(c)));
+        ops.linear(proj, attn, a.outW, a.outB, Activation.NONE);
+        Tensor y = ws.take(b, c, h, w);
+        ops.tokensToChannels(ops.view(y, Shape.of(b, c, n)), proj, ops.view(x, Shape.of(b, c, n)));
         ws.release(x);
         return y;
     }

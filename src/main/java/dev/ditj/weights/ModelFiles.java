@@ -30,6 +30,8 @@ public final class ModelFiles {
     /** Recommended generation settings of a DiT, JSON: {"sampler", "steps", "cfg_scale", "images_per_class"}. */
     public static final String GENERATE_DEFAULTS_KEY = "ditj.generate_defaults";
     public static final String SOURCE_KEY = "ditj.source";
+    /** A VAE's latent statistics file (VA-VAE's latents_stats.pt): "NAME (sha256 HEX)"; the values are in the config. */
+    public static final String LATENT_STATS_KEY = "ditj.latent_stats";
     public static final String SOURCE_LAYOUT_KEY = "ditj.source_layout";
     public static final String SOURCE_SHA256_KEY = "ditj.source_sha256";
     public static final String DTYPE_KEY = "ditj.dtype";
@@ -37,6 +39,9 @@ public final class ModelFiles {
 
     public static final String KIND_DIT = "dit";
     public static final String KIND_VAE = "vae";
+
+    /** diffusers' decoder up block types: ResNet blocks alone, or each followed by single-head attention. */
+    static final String UP_BLOCK = "UpDecoderBlock2D", ATTN_UP_BLOCK = "AttnUpDecoderBlock2D";
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
@@ -92,6 +97,11 @@ public final class ModelFiles {
         o.add("block_out_channels", boc);
         o.addProperty("layers_per_block", c.layersPerBlock());
         o.addProperty("norm_num_groups", c.normNumGroups());
+        if (c.hasUpBlockAttention()) {   // absent = all UpDecoderBlock2D (SD; files made before VA-VAE)
+            JsonArray types = new JsonArray();
+            for (boolean a : c.upBlockAttention()) types.add(a ? ATTN_UP_BLOCK : UP_BLOCK);
+            o.add("up_block_types", types);
+        }
         o.addProperty("mid_block_add_attention", c.midBlockAttention());
         o.addProperty("use_post_quant_conv", c.usePostQuantConv());
         o.addProperty("scaling_factor", c.scalingFactor());
@@ -134,8 +144,23 @@ public final class ModelFiles {
         boolean postQuantConv = !has(o, "use_post_quant_conv")
                 || Json.boolValue(o.get("use_post_quant_conv"), what(file, "use_post_quant_conv"));
         double scaling = has(o, "scaling_factor") ? Json.doubleValue(o.get("scaling_factor"), what(file, "scaling_factor")) : 0.18215;
+        boolean[] upAttention = null;
+        if (has(o, "up_block_types")) {
+            if (!o.get("up_block_types").isJsonArray()) throw new DitjException(what(file, "up_block_types") + " must be an array of strings");
+            JsonArray types = o.get("up_block_types").getAsJsonArray();
+            upAttention = new boolean[types.size()];
+            for (int i = 0; i < upAttention.length; i++) {
+                String t = Json.stringValue(types.get(i), what(file, "up_block_types"));
+                if (!t.equals(UP_BLOCK) && !t.equals(ATTN_UP_BLOCK)) {
+                    throw new DitjException(what(file, "up_block_types") + " entry '" + t + "' is not supported; expected "
+                            + UP_BLOCK + " or " + ATTN_UP_BLOCK);
+                }
+                upAttention[i] = t.equals(ATTN_UP_BLOCK);
+            }
+        }
         try {
-            return new VaeConfig(latent, out, channels, layers, groups, midAttention, postQuantConv, scaling, mean, std);
+            return new VaeConfig(latent, out, channels, layers, groups, midAttention, postQuantConv, scaling, mean, std,
+                    upAttention);
         } catch (DitjException e) {
             throw new DitjException(file + ": " + e.getMessage(), e);
         }

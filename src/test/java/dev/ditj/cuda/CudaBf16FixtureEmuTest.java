@@ -98,6 +98,18 @@ class CudaBf16FixtureEmuTest {
         }
     }
 
+    /** VA-VAE (vavae_t) in BF16: the up-level attention blocks on channel-last bf16 activations. */
+    @Test
+    void vavaeDecodeInBf16() {
+        try (EmulatedDevice device = new EmulatedDevice(); CudaOps ops = new CudaOps(device, "emu-bf16", Precision.BF16);
+             VaeModel v = VaeModel.load(TestModels.vavaeTiny(), ops)) {
+            HostTensor out = v.decode(TestModels.floats("vavae_t_decode_z.npy"));
+            double e = Compare.assertRelL2(out.data(), TestModels.floats("vavae_t_decode_out.npy").data(), VAE_BOUND,
+                    "bf16 vavae decode");
+            assertTrue(e > 1e-4, "bf16 activations cannot match float32 this closely: " + e);
+        }
+    }
+
     @Test
     void ditForwardAndCfgForwardInBf16() {
         EmulatedDevice device = new EmulatedDevice();

@@ -59,6 +59,15 @@ abstract class CudaFixtureTests {
         }
     }
 
+    /** VA-VAE: up-level attention blocks (16 channels over 6 tokens) after each ResNet block, mean/std applied. */
+    @Test
+    void vavaeDecode() {
+        try (VaeModel v = VaeModel.load(TestModels.vavaeTiny(), ops)) {
+            HostTensor out = v.decode(TestModels.floats("vavae_t_decode_z.npy"));
+            Compare.assertRelL2(out.data(), TestModels.floats("vavae_t_decode_out.npy").data(), TOLERANCE, ops.name() + " vavae decode");
+        }
+    }
+
     private static float[] sample(Sampler sampler, float[] stepNoise, String z) {
         try (WeightStore w = WeightStore.open(TestModels.ditA()); Dit dit = new Dit(w.ditConfig(), w, ops);
              Tensor x = ops.upload(TestModels.floats(z)); GuidedDit model = new GuidedDit(dit, new int[] {1, 5}, 4f, 3)) {

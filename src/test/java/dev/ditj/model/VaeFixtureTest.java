@@ -12,13 +12,19 @@ import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 
-/** VAE decode against diffusers' AutoencoderKL, for the diffusers, LDM and full-SD-checkpoint layouts. */
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/**
+ * VAE decode against diffusers' AutoencoderKL, for the diffusers, LDM and full-SD-checkpoint layouts, and against
+ * LightningDiT's VA-VAE tokenizer.
+ */
 class VaeFixtureTest {
     private static Ops ops;
 
@@ -53,6 +59,19 @@ class VaeFixtureTest {
                 System.arraycopy(Pixels.toRgb8(out.data(), i * per, 3, 64, 64), 0, actual, i * per, per);
             }
             Compare.assertPixels(actual, expected, 0.001, "pixels " + source);
+        }
+    }
+
+    /**
+     * VA-VAE (vavae_t): official tokenizer/autoencoder.py decode of z * std + mean (latents_stats.pt), attention after
+     * each ResNet block of the lowest up level; 2 latents of 2x3 -> 32x48 images.
+     */
+    @Test
+    void vavaeDecodeMatchesTheOfficialTokenizer() {
+        try (VaeModel vae = VaeModel.load(TestModels.vavaeTiny(), ops)) {
+            HostTensor out = vae.decode(TestModels.floats("vavae_t_decode_z.npy"));
+            assertArrayEquals(new int[] {2, 3, 32, 48}, out.shape().dims());
+            Compare.assertRelL2(out.data(), TestModels.floats("vavae_t_decode_out.npy").data(), 1e-5, "vavae_t decode");
         }
     }
 }
