@@ -33,7 +33,7 @@
 //   (H100: 790 TFLOP/s dense bf16, 4.8 TB/s): 512-channel 3×3 at 64²: 19.3 GFLOP = 24.5 µs against 12.7 MB = 2.6 µs;
 //   128-channel 3×3 at 256²: 19.3 GFLOP = 24.5 µs against 33.8 MB = 7.0 µs (+ 16.8 MB, 3.5 µs, with the residual):
 //   compute bound, both. The encoder's first downsampler (128 channels, 256² -> 128²): 4.8 GFLOP = 6.1 µs against
-//   21.0 MB = 4.4 µs.
+//   21.3 MB = 4.4 µs.
 #include "mma_bf16.cuh"
 
 namespace conv_bf16_impl {   // named, not anonymous: an anonymous namespace puts a path hash into the PTX

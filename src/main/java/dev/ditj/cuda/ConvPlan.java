@@ -21,9 +21,10 @@ import java.util.List;
  * </ul>
  *
  * <h2>The tile</h2>
- * The GEMM is M = B·H·W output pixels (the {@link Sampling}'s grid) by N = Co by K = k²·Ci; {@link #choose} takes the cheapest of {@link #TILES} by
- * {@link GemmPlan}'s cost model (busiest SM's clocks; its constants are to be calibrated on a GPU). No split-K: the
- * VAE's convolutions have M ≥ 1024 per image, and the 32² ones fill 128 of 132 SMs with 64x64 tiles.
+ * The GEMM is M = B·H·W output pixels (the {@link Sampling}'s grid) by N = Co by K = k²·Ci; {@link #choose} takes
+ * the cheapest of {@link #TILES} by {@link GemmPlan}'s cost model (busiest SM's clocks; its constants are to be
+ * calibrated on a GPU). No split-K: the VAE's convolutions have M ≥ 1024 per image, and the 32² ones fill 128 of 132
+ * SMs with 64x64 tiles.
  */
 public record ConvPlan(GemmPlan.Tile tile, boolean channelsLastOut, int batch, int inHeight, int inWidth, int ci, int co,
                        int ksize, Sampling sampling) {
