@@ -1,8 +1,16 @@
-// 2-D convolution (cross-correlation), stride 1, zero padding (k-1)/2, as an implicit GEMM per image:
-// out[co][p] = bias[co] + Σ_{ci,ky,kx} w[co][ci][ky][kx] · x[ci][y+ky-pad][x+kx-pad] (+ residual[co][p]).
-// A 64 (output channels) x 64 (pixels) tile per block of 256 threads, 4x4 outputs per thread; the im2col operand is
-// never stored: each K step of 16 gathers its (ci, ky, kx) rows from x into shared memory. Handles 1x1 and 3x3.
-// Launch: grid (ceil(H·W/64), ceil(Co/64), B), block 256. Floor: 2·Co·Ci·k²·H·W FLOPs per image.
+// 2-D convolution (cross-correlation) as an implicit GEMM per image, fp32 (the reference beside conv_bf16.cu), in one
+// of three samplings, the same as conv_bf16.cu's (mode):
+//   0 plain: out[co][y][x] = bias[co] + Σ_{ci,ky,kx} w[co][ci][ky][kx] · X[ci][y + ky - pad][x + kx - pad],
+//            pad (k-1)/2, output grid = input grid;
+//   1 up:    the same of the nearest ×2 upsampled input U[ci][y][x] = X[ci][y >> 1][x >> 1] (output grid 2H x 2W);
+//   2 down:  stride 2, no padding, of X with one zero row below and one zero column right (F.pad(x, (0, 1, 0, 1))
+//            then Conv2d(stride=2), the VAE encoder's downsampler): X[ci][2y + ky][2x + kx], output grid
+//            floor(H/2) x floor(W/2) (torch's floor((H + 1 - 3)/2) + 1 for k = 3).
+// Taps outside the sampled grid (the padding) read 0; (+ residual[co][p]) in any mode.
+// A 64 (output channels) x 64 (output pixels) tile per block of 256 threads, 4x4 outputs per thread; the im2col operand
+// is never stored: each K step of 16 gathers its (ci, ky, kx) rows from X into shared memory. Handles 1x1 and 3x3.
+// Layout: NCHW fp32, X [B, Ci, in_height, in_width], out and residual [B, Co, height, width], w [Co, Ci, k, k].
+// Launch: grid (ceil(height·width/64), ceil(Co/64), B), block 256. Floor: 2·Co·Ci·k²·height·width FLOPs per image.
 #include "common.cuh"
 
 #define TM 64
@@ -12,13 +20,17 @@
 extern "C" __global__ void __launch_bounds__(256) conv2d_f32(float* __restrict__ out, const float* __restrict__ x,
                                                              const float* __restrict__ w, const float* __restrict__ bias,
                                                              const float* __restrict__ residual, int ci, int co,
-                                                             int height, int width, int ksize) {
+                                                             int height, int width, int in_height, int in_width,
+                                                             int ksize, int mode) {
     __shared__ float ws[TK][TM + 4];
     __shared__ float xs[TK][TN + 4];
     const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
-    const int hw = height * width, kk2 = ksize * ksize, kdim = ci * kk2, pad = (ksize - 1) / 2;
+    const int hw = height * width, in_hw = in_height * in_width, kk2 = ksize * ksize, kdim = ci * kk2;
+    // tap (ky, kx) of output pixel (y, x) reads the sampled grid at (y·stride - pad + ky, ...), X at that >> up
+    const int up = mode == 1, stride = mode == 2 ? 2 : 1, pad = mode == 2 ? 0 : (ksize - 1) / 2;
+    const int grid_h = in_height << up, grid_w = in_width << up;
     const int co0 = blockIdx.y * TM, p0 = blockIdx.x * TN, b = blockIdx.z;
-    const float* xb = x + (int64_t)b * ci * hw;
+    const float* xb = x + (int64_t)b * ci * in_hw;
     float acc[4][4] = {};
     for (int k0 = 0; k0 < kdim; k0 += TK) {
         for (int e = tid; e < TM * TK; e += 256) {
@@ -30,8 +42,9 @@ extern "C" __global__ void __launch_bounds__(256) conv2d_f32(float* __restrict__
             float v = 0.0f;
             if (gk2 < kdim && p < hw) {
                 int c = gk2 / kk2, rr = gk2 % kk2;
-                int yy = p / width + rr / ksize - pad, xx = p % width + rr % ksize - pad;
-                if (yy >= 0 && yy < height && xx >= 0 && xx < width) v = xb[(int64_t)c * hw + yy * width + xx];
+                int yy = p / width * stride - pad + rr / ksize, xx = p % width * stride - pad + rr % ksize;
+                if (yy >= 0 && yy < grid_h && xx >= 0 && xx < grid_w)
+                    v = xb[(int64_t)c * in_hw + (yy >> up) * in_width + (xx >> up)];
             }
             xs[kk2i][pi] = v;
         }

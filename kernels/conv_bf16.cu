@@ -1,21 +1,26 @@
-// Convolution, version 2 (tensor cores; conv.cu is the fp32 reference beside it): 2-D cross-correlation, stride 1,
-// zero padding (k-1)/2 for k = 1 or 3, optionally of the nearest ×2 upsampled input, as an implicit GEMM:
-//   out[b, co, y, x] = epilogue(Σ_{ky, kx, ci} W[co, ci, ky, kx] · U[b, ci, y + ky - pad, x + kx - pad])
-// where U is the input X (up = 0) or its nearest ×2 upsampling U[.., y, x] = X[.., y >> 1, x >> 1] (up = 1), and 0
-// outside the H x W output grid (the padding). The upsampled image is never stored: the conv reads X at (y >> up,
-// x >> up), so the decoder's upsampling costs no pass and no memory.
+// Convolution, version 2 (tensor cores; conv.cu is the fp32 reference beside it): 2-D cross-correlation of k = 1 or
+// 3 as an implicit GEMM, in one of three samplings (mode, as in conv.cu):
+//   out[b, co, y, x] = epilogue(Σ_{ky, kx, ci} W[co, ci, ky, kx] · U[b, ci, y·s - pad + ky, x·s - pad + kx])
+//   0 plain: s = 1, pad = (k-1)/2, U = X, output grid = input grid H x W;
+//   1 up:    s = 1, pad = (k-1)/2, U the nearest ×2 upsampling U[.., y, x] = X[.., y >> 1, x >> 1], output 2H x 2W;
+//   2 down:  s = 2, pad = 0, U = X with one zero row below and one zero column right (F.pad(x, (0, 1, 0, 1)) then
+//            Conv2d(stride=2): the VAE encoder's downsampler), output floor(H/2) x floor(W/2);
+// U is 0 outside its grid (H x W, 2H x 2W with up), which is the padding of every mode. Neither the upsampled nor the
+// padded image is stored: the loader reads X at (row >> up, column >> up) of the tap, so the decoder's upsampling
+// and the encoder's padding cost no pass and no memory.
 //
-// Math: a GEMM with M = B·H·W output pixels (rows), N = Co, K = k²·Ci ordered (ky, kx, ci); A[m, k] is the im2col row
-//   of pixel m, gathered on the fly; B = W. mma.sync.m16n8k16 bf16 x bf16 -> fp32 (products exact, sums in fp32), then
-//   DitjEpilogue (common.cuh: bias, residual) on the fp32 sums; a bf16 output is rounded to nearest even once.
-// Layout: X channel-last bf16 [B, H >> up, W >> up, Ci] (NHWC), Ci a multiple of 8, so the 8 channels of one 16-byte
-//   cp.async chunk of an im2col row are contiguous and inside one tap. W [Co, ldw] bf16 rows holding [k, k, Ci]
-//   (CudaOps converts conv weights once, at upload; convert_conv_weight_bf16 below serves fp32 weights), ldw a
-//   multiple of 8, columns K..ldw-1 never read. The output is either
-//   - _nhwc: channel-last bf16 [B, H, W, Co] (= C[M, Co] row-major; Co a multiple of 8) with an optional bf16
-//     residual of the same layout, leaving through ditj_store_tile like the linear layers' C, or
-//   - _nchw: fp32 [B, Co, H, W] with an optional fp32 residual, for any Co (the decoder's 3-channel image): the
-//     accumulators are staged by columns and leave as 16-byte runs of 4 pixels of one channel.
+// Math: a GEMM with M = B·height·width output pixels (rows), N = Co, K = k²·Ci ordered (ky, kx, ci); A[m, k] is the
+//   im2col row of pixel m, gathered on the fly; B = W. mma.sync.m16n8k16 bf16 x bf16 -> fp32 (products exact, sums in
+//   fp32), then DitjEpilogue (common.cuh: bias, residual) on the fp32 sums; a bf16 output is rounded to nearest even
+//   once.
+// Layout: X channel-last bf16 [B, in_height, in_width, Ci] (NHWC; H x W above), Ci a multiple of 8, so the 8
+//   channels of one 16-byte cp.async chunk of an im2col row are contiguous and inside one tap. W [Co, ldw] bf16 rows
+//   holding [k, k, Ci] (CudaOps converts conv weights once, at upload; convert_conv_weight_bf16 below serves fp32
+//   weights), ldw a multiple of 8, columns K..ldw-1 never read. The output is either
+//   - _nhwc: channel-last bf16 [B, height, width, Co] (the output grid, = C[M, Co] row-major; Co a multiple of 8)
+//     with an optional bf16 residual of the same layout, leaving through ditj_store_tile like the linear layers' C, or
+//   - _nchw: fp32 [B, Co, height, width] with an optional fp32 residual, for any Co (the decoder's 3-channel image):
+//     the accumulators are staged by columns and leave as 16-byte runs of 4 pixels of one channel.
 // Tiles: Tile<BM, BN, ...> of mma_bf16.cuh (the ring, swizzle and ldmatrix feeding described there; the B loader is
 //   its TileLoader); A comes from ConvLoader below. Tails: pixels past M, output channels past Co, K steps past K and
 //   every padding tap are zero-filled through cp.async's source size 0, so H·W, Co and Ci need no multiple of the
@@ -23,10 +28,12 @@
 // Launch (dev.ditj.cuda.ConvPlan chooses the tile): grid (ceil(M/BM), ceil(Co/BN)), block 32·WARPS_M·WARPS_N,
 //   dynamic shared memory: the ring STAGES·(BM + BN)·64 bytes or the staged accumulators if larger (_nhwc: BM·(BN +
 //   8)·4; _nchw: BN·(BM + 4)·4).
-// Floor: 2·M·Co·k²·Ci FLOPs; bytes ≥ 2·M·(Ci/4 for up = 1, else Ci) + 2·Co·K + M·Co·(2 or 4) (+ the residual),
-//   the input read once (L2 serves the 9 taps' re-reads). SD VAE decoder at 256 px (H100: 790 TFLOP/s dense bf16,
-//   4.8 TB/s): 512-channel 3×3 at 64²: 19.3 GFLOP = 24.5 µs against 12.7 MB = 2.6 µs; 128-channel 3×3 at 256²:
-//   19.3 GFLOP = 24.5 µs against 33.8 MB = 7.0 µs (+ 16.8 MB, 3.5 µs, with the residual): compute bound, both.
+// Floor: 2·M·Co·k²·Ci FLOPs; bytes ≥ 2·B·in_height·in_width·Ci (M·Ci/2 for up, about 8·M·Ci for down) + 2·Co·K +
+//   M·Co·(2 or 4) (+ the residual), the input read once (L2 serves the 9 taps' re-reads). SD VAE decoder at 256 px
+//   (H100: 790 TFLOP/s dense bf16, 4.8 TB/s): 512-channel 3×3 at 64²: 19.3 GFLOP = 24.5 µs against 12.7 MB = 2.6 µs;
+//   128-channel 3×3 at 256²: 19.3 GFLOP = 24.5 µs against 33.8 MB = 7.0 µs (+ 16.8 MB, 3.5 µs, with the residual):
+//   compute bound, both. The encoder's first downsampler (128 channels, 256² -> 128²): 4.8 GFLOP = 6.1 µs against
+//   21.3 MB = 4.4 µs.
 #include "mma_bf16.cuh"
 
 namespace conv_bf16_impl {   // named, not anonymous: an anonymous namespace puts a path hash into the PTX
@@ -35,32 +42,33 @@ using namespace mma_bf16_tiles;
 
 // A rows of the implicit GEMM (rows [m0, m0 + ROWS) of an M x K im2col matrix, the stage tile as TileLoader makes
 // it): thread t moves chunk t mod 4 (channels ci..ci+7 of tap (ky, kx)) of rows t/4 + i·STEP. Row m is output pixel
-// (b, y, x); its chunk comes from X[b, (y + ky - pad) >> up, (x + kx - pad) >> up, ci..ci+7], or is zero (source
-// size 0, address x) for a tap in the padding, a row past M or k past K. The thread's (k, ky, kx, ci) advance by 32
+// (b, y, x); its chunk comes from X[b, (y·s - pad + ky) >> up, (x·s - pad + kx) >> up, ci..ci+7], or is zero (source
+// size 0, address x) for a tap outside U's grid, a row past M or k past K. The thread's (k, ky, kx, ci) advance by 32
 // per load, so loads must come in k order from k_begin (mma_mainloop's order; its k0 argument is not needed).
 template <int ROWS, int THREADS>
 struct ConvLoader {
     static constexpr int STEP = THREADS / 4, PER = (ROWS + STEP - 1) / STEP;
     const __nv_bfloat16* x;
     const __nv_bfloat16* image[PER];   // the row's sample in x
-    int py[PER], px[PER];              // the row's output pixel (py far outside the grid for rows past M)
-    int height, width, in_width, channels, ksize, pad, up;
+    int py[PER], px[PER];              // the row's tap (0, 0) in U: y·s - pad (far outside the grid for rows past M)
+    int grid_h, grid_w, in_width, channels, ksize, up;
     int k, ky, kx, ci;                 // the thread's chunk at the next load
     unsigned dst;
 
-    __device__ __forceinline__ ConvLoader(const __nv_bfloat16* x_, int height_, int width_, int channels_, int ksize_,
-                                          int up_, int m0, int m_end, int k_begin)
-        : x(x_), height(height_), width(width_), in_width(width_ >> up_), channels(channels_), ksize(ksize_),
-          pad(ksize_ >> 1), up(up_) {
+    __device__ __forceinline__ ConvLoader(const __nv_bfloat16* x_, int height, int width, int in_height, int in_width_,
+                                          int channels_, int ksize_, int mode, int m0, int m_end, int k_begin)
+        : x(x_), grid_h(in_height << (mode == 1)), grid_w(in_width_ << (mode == 1)), in_width(in_width_),
+          channels(channels_), ksize(ksize_), up(mode == 1) {
         const int r = threadIdx.x >> 2, ch = threadIdx.x & 3, hw = height * width;
-        const int64_t image_elems = (int64_t)(height >> up) * in_width * channels;
+        const int stride = mode == 2 ? 2 : 1, pad = mode == 2 ? 0 : ksize_ >> 1;
+        const int64_t image_elems = (int64_t)in_height * in_width * channels;
 #pragma unroll
         for (int i = 0; i < PER; i++) {
             int ri = r + i * STEP, m = m0 + ri;
             bool valid = ri < ROWS && m < m_end;
             int b = valid ? m / hw : 0, p = valid ? m - b * hw : 0;
-            py[i] = valid ? p / width : -(1 << 20);
-            px[i] = p % width;
+            py[i] = valid ? p / width * stride - pad : -(1 << 20);
+            px[i] = p % width * stride - pad;
             image[i] = x + b * image_elems;
         }
         k = k_begin + ch * 8;
@@ -73,12 +81,11 @@ struct ConvLoader {
 
     __device__ __forceinline__ void load(unsigned tile, int, int k_end) {
         const bool in_k = k < k_end;
-        const int dy = ky - pad, dx = kx - pad;
 #pragma unroll
         for (int i = 0; i < PER; i++) {
             if (PER * STEP > ROWS && (threadIdx.x >> 2) + i * STEP >= ROWS) break;
-            int yy = py[i] + dy, xx = px[i] + dx;
-            bool ok = in_k && (unsigned)yy < (unsigned)height && (unsigned)xx < (unsigned)width;
+            int yy = py[i] + ky, xx = px[i] + kx;
+            bool ok = in_k && (unsigned)yy < (unsigned)grid_h && (unsigned)xx < (unsigned)grid_w;
             const __nv_bfloat16* src = ok ? image[i] + ((yy >> up) * in_width + (xx >> up)) * channels + ci : x;
             cp_async16(tile + dst + i * STEP * 64, src, ok ? 16 : 0);
         }
@@ -151,12 +158,13 @@ __device__ __forceinline__ void store_tile_nchw(float* out, const float* cs, int
 template <class T, bool NCHW>
 __device__ __forceinline__ void conv_bf16(void* out, const __nv_bfloat16* __restrict__ x,
                                           const __nv_bfloat16* __restrict__ w, int batch, int height, int width,
-                                          int ci, int co, int ksize, int up, int ldw, const DitjEpilogue& ep) {
+                                          int in_height, int in_width, int ci, int co, int ksize, int mode, int ldw,
+                                          const DitjEpilogue& ep) {
     extern __shared__ __align__(128) unsigned char ditj_smem[];
     const unsigned smem = smem_u32(ditj_smem);
     const int hw = height * width, m = batch * hw, k = ksize * ksize * ci;
     const int row0 = blockIdx.x * T::BM, col0 = blockIdx.y * T::BN;
-    ConvLoader<T::BM, T::THREADS> la(x, height, width, ci, ksize, up, row0, m, 0);
+    ConvLoader<T::BM, T::THREADS> la(x, height, width, in_height, in_width, ci, ksize, mode, row0, m, 0);
     TileLoader<T::BN, T::THREADS> lw(w, ldw, col0, co);
     float acc[T::MI][T::NI][4] = {};
     mma_mainloop<T>(acc, la, lw, smem, 0, k);
@@ -177,8 +185,10 @@ using namespace conv_bf16_impl;
 #define DITJ_CONV_BF16(name, TILE, NCHW, OUT, RESIDUAL, EPILOGUE)                                                     \
     extern "C" __global__ void __launch_bounds__(TILE::THREADS)                                                       \
         name(OUT* out, const __nv_bfloat16* __restrict__ x, const __nv_bfloat16* __restrict__ w, const float* bias,    \
-             const RESIDUAL* residual, int batch, int height, int width, int ci, int co, int ksize, int up, int ldw) { \
-        conv_bf16<TILE, NCHW>(out, x, w, batch, height, width, ci, co, ksize, up, ldw, EPILOGUE);                      \
+             const RESIDUAL* residual, int batch, int height, int width, int in_height, int in_width, int ci, int co,  \
+             int ksize, int mode, int ldw) {                                                                          \
+        conv_bf16<TILE, NCHW>(out, x, w, batch, height, width, in_height, in_width, ci, co, ksize, mode, ldw,          \
+                              EPILOGUE);                                                                              \
     }
 
 #define DITJ_NHWC_EPILOGUE DitjEpilogue{bias, nullptr, nullptr, DITJ_ACT_NONE, 0, 1, residual}

@@ -122,6 +122,12 @@ public final class KernelTable {
                 2.0 * side * side * ch * 2 + 2.0 * ch * ch * 9 + 4.0 * ch,
                 (ops, in) -> ops.conv2d(in.out(1, ch, side, side), in.image(1, ch, side, side), in.convWeight(ch, ch, 3),
                         in.vector(ch), null)));
+        // the encoder's downsampler at that level: stride 2, output a quarter of the pixels
+        int half = side / 2;
+        c.add(new Case("downsample conv 3x3 " + ch + "->" + ch + " at " + side + "² -> " + half + "²",
+                2.0 * half * half * ch * ch * 9, 2.0 * side * side * ch + 2.0 * half * half * ch + 2.0 * ch * ch * 9 + 4.0 * ch,
+                (ops, in) -> ops.downsampleConv2d(in.out(1, ch, half, half), in.image(1, ch, side, side), in.convWeight(ch, ch, 3),
+                        in.vector(ch))));
         c.add(new Case("GroupNorm + SiLU " + ch + " at " + side + "²", 8.0 * side * side * ch, 2.0 * side * side * ch * 2,
                 (ops, in) -> ops.groupNorm(in.out(1, ch, side, side), in.image(1, ch, side, side), in.vector(ch), in.vector(ch),
                         32, 1e-6f, true)));

@@ -446,18 +446,41 @@ public final class CpuOps implements Ops {
 
     @Override
     public void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
-        int batch = x.dim(0), ci = x.dim(1), height = x.dim(2), width = x.dim(3);
-        int co = w.dim(0), kernel = w.dim(2);
-        if (w.dim(1) != ci || out.dim(1) != co || out.dim(2) != height || out.dim(3) != width) {
+        int height = x.dim(2), width = x.dim(3);
+        if (out.dim(2) != height || out.dim(3) != width) {
             throw new IllegalArgumentException("conv2d shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape());
         }
+        convolution(out, x, w, bias, residual, 1, (w.dim(2) - 1) / 2, "conv2d");
+    }
+
+    /** Stride 2, no padding: the zero row and column that F.pad(x, (0, 1, 0, 1)) adds are taps past the image. */
+    @Override
+    public void downsampleConv2d(Tensor out, Tensor x, Tensor w, Tensor bias) {
+        if (x.dim(2) < 2 || x.dim(3) < 2 || w.dim(2) != 3 || out.dim(2) != x.dim(2) / 2 || out.dim(3) != x.dim(3) / 2) {
+            throw new IllegalArgumentException("downsampleConv2d shapes: x " + x.shape() + ", w " + w.shape() + ", out "
+                    + out.shape() + " (takes a 3x3 weight, x at least 2x2, out [B, Co, H/2, W/2])");
+        }
+        convolution(out, x, w, bias, null, 2, 0, "downsampleConv2d");
+    }
+
+    /**
+     * out = bias + w ⋆ x (+ residual), output pixel (y, x) reading input (y·stride - pad + ky, x·stride - pad + kx),
+     * zero outside x: a GEMM per image of w [Co, Ci·k²] by the im2col of x [Ci·k², Ho·Wo].
+     */
+    private void convolution(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, int stride, int pad, String op) {
+        int batch = x.dim(0), ci = x.dim(1), height = x.dim(2), width = x.dim(3);
+        int co = w.dim(0), kernel = w.dim(2), outH = out.dim(2), outW = out.dim(3);
+        if (w.dim(1) != ci || w.dim(3) != kernel || out.dim(0) != batch || out.dim(1) != co) {
+            throw new IllegalArgumentException(op + " shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape());
+        }
         float[] o = f(out), xf = f(x), bf = f(bias), rf = residual == null ? null : f(residual);
-        int hw = height * width, k = ci * kernel * kernel;
+        int hw = height * width, outHw = outH * outW, k = ci * kernel * kernel;
         Gemm.A a = weightAsA(cpu(w));
         for (int b = 0; b < batch; b++) {
-            int inOff = b * ci * hw, outOff = b * co * hw;
-            Gemm.B src = kernel == 1 ? Gemm.rowMajorB(xf, inOff, hw) : new Im2col(xf, inOff, height, width, kernel);
-            Gemm.multiply(par, co, hw, k, a, src, o, outOff, hw, (c, cOff, ldc, i0, i1, j0, j1) -> {
+            int inOff = b * ci * hw, outOff = b * co * outHw;
+            Gemm.B src = kernel == 1 && stride == 1 ? Gemm.rowMajorB(xf, inOff, hw)
+                    : new Im2col(xf, inOff, height, width, outW, kernel, stride, pad);
+            Gemm.multiply(par, co, outHw, k, a, src, o, outOff, outHw, (c, cOff, ldc, i0, i1, j0, j1) -> {
                 for (int i = i0; i < i1; i++) {
                     int row = cOff + i * ldc + j0;
                     RowKernels.BEST.addScalarAndRow(c, row, j1 - j0, bf[i], rf, row);
@@ -466,18 +489,23 @@ public final class CpuOps implements Ops {
         }
     }
 
-    /** B operand of a k×k convolution with zero padding (k-1)/2: {@code B[(ci·k + ky)·k + kx][y·W + x]}. */
+    /**
+     * B operand of a k×k convolution of an H×W image with a stride and zero padding:
+     * {@code B[(ci·k + ky)·k + kx][y·Wo + x] = src[ci][y·stride - pad + ky][x·stride - pad + kx]}, 0 outside the image.
+     */
     private static final class Im2col extends Gemm.B {
         private final float[] src;
-        private final int off, height, width, kernel, pad;
+        private final int off, height, width, outWidth, kernel, stride, pad;
 
-        Im2col(float[] src, int off, int height, int width, int kernel) {
+        Im2col(float[] src, int off, int height, int width, int outWidth, int kernel, int stride, int pad) {
             this.src = src;
             this.off = off;
             this.height = height;
             this.width = width;
+            this.outWidth = outWidth;
             this.kernel = kernel;
-            this.pad = (kernel - 1) / 2;
+            this.stride = stride;
+            this.pad = pad;
         }
 
         @Override
@@ -486,19 +514,19 @@ public final class CpuOps implements Ops {
             int[] ys = new int[nr], xs = new int[nr];
             for (int p = 0; p * nr < cols; p++) {
                 int base = p * kc * nr, n = Math.min(nr, cols - p * nr);
-                int first = j0 + p * nr, y0 = first / width, x0 = first % width;
-                if (n == nr && x0 + nr <= width) {
-                    packRowSegment(dst, base, y0, x0, k0, kc);
+                int first = j0 + p * nr, y0 = first / outWidth, x0 = first % outWidth;
+                if (n == nr && x0 + nr <= outWidth) {
+                    packRowSegment(dst, base, y0 * stride - pad, x0 * stride - pad, k0, kc);
                     continue;
                 }
                 for (int c = 0; c < nr; c++) {
                     int j = j0 + p * nr + c;
-                    ys[c] = c < n ? j / width : Integer.MIN_VALUE / 2; // padding columns read as zero
-                    xs[c] = c < n ? j % width : 0;
+                    ys[c] = c < n ? j / outWidth * stride - pad : Integer.MIN_VALUE / 2; // padding columns read as zero
+                    xs[c] = c < n ? j % outWidth * stride - pad : 0;
                 }
                 for (int kk = 0; kk < kc; kk++) {
                     int kidx = k0 + kk, ch = kidx / kk2, r = kidx % kk2;
-                    int dy = r / kernel - pad, dx = r % kernel - pad;
+                    int dy = r / kernel, dx = r % kernel;
                     int plane = off + ch * hw, d = base + kk * nr;
                     for (int c = 0; c < nr; c++) {
                         int yy = ys[c] + dy, xx = xs[c] + dx;
@@ -509,23 +537,31 @@ public final class CpuOps implements Ops {
         }
 
         /**
-         * The common case: a panel of NR pixels within one image row, so every (ci, ky, kx) row of the panel is a
-         * shifted copy of an input row segment, with zeros where it runs past the image.
+         * The common case: a panel of NR output pixels within one output row, whose tap (0, 0) is input (iy, ix), so
+         * every (ci, ky, kx) row of the panel is an input row segment taken every stride values, with zeros where it
+         * runs past the image.
          */
-        private void packRowSegment(float[] dst, int base, int y0, int x0, int k0, int kc) {
+        private void packRowSegment(float[] dst, int base, int iy, int ix, int k0, int kc) {
             int nr = Gemm.NR, kk2 = kernel * kernel, hw = height * width;
             for (int kk = 0; kk < kc; kk++) {
                 int kidx = k0 + kk, ch = kidx / kk2, r = kidx % kk2;
-                int yy = y0 + r / kernel - pad, xs = x0 + r % kernel - pad;
+                int yy = iy + r / kernel, xs = ix + r % kernel;
                 int d = base + kk * nr;
                 if (yy < 0 || yy >= height) {
                     java.util.Arrays.fill(dst, d, d + nr, 0f);
                     continue;
                 }
-                int lo = Math.max(0, -xs), hi = Math.min(nr, width - xs);
-                for (int c = 0; c < lo; c++) dst[d + c] = 0f;
-                System.arraycopy(src, off + ch * hw + yy * width + xs + lo, dst, d + lo, hi - lo);
-                for (int c = hi; c < nr; c++) dst[d + c] = 0f;
+                // columns c in [lo, hi) read xs + c·stride inside [0, width)
+                int lo = Math.min(nr, Math.max(0, Math.floorDiv(-xs + stride - 1, stride)));
+                int hi = Math.max(lo, Math.min(nr, Math.floorDiv(width - xs + stride - 1, stride)));
+                int row = off + ch * hw + yy * width + xs;
+                java.util.Arrays.fill(dst, d, d + lo, 0f);
+                if (stride == 1) {
+                    System.arraycopy(src, row + lo, dst, d + lo, hi - lo);
+                } else {
+                    for (int c = lo; c < hi; c++) dst[d + c] = src[row + c * stride];
+                }
+                java.util.Arrays.fill(dst, d + hi, d + nr, 0f);
             }
         }
     }

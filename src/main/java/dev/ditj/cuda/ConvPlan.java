@@ -14,18 +14,42 @@ import java.util.List;
  *     bf16; others stay NCHW float32.</li>
  * <li>Kernel ({@link #choose}): a convolution whose input is channel-last (Ci as above: a 16-byte cp.async chunk is
  *     8 channels of one tap) runs on tensor cores; otherwise ({@code null}) the float32 kernel (conv.cu) runs on
- *     NCHW float32 — in the SD VAE only post_quant_conv and conv_in, on the 4 latent channels.</li>
+ *     NCHW float32 — in the SD VAE only post_quant_conv and conv_in, on the 4 latent channels (and the encoder's
+ *     conv_in of the 3-channel image).</li>
  * <li>Output: channel-last bf16 ({@code _nhwc}) when Co is channel-last too, else NCHW float32 ({@code _nchw}, tile
  *     64x64 only: the decoder's 3-channel image, whose 61 idle columns of 64 cost little at K = 9·128).</li>
  * </ul>
  *
  * <h2>The tile</h2>
- * The GEMM is M = B·H·W pixels by N = Co by K = k²·Ci; {@link #choose} takes the cheapest of {@link #TILES} by
- * {@link GemmPlan}'s cost model (busiest SM's clocks; its constants are to be calibrated on a GPU). No split-K: the
- * VAE's convolutions have M ≥ 1024 per image, and the 32² ones fill 128 of 132 SMs with 64x64 tiles.
+ * The GEMM is M = B·H·W output pixels (the {@link Sampling}'s grid) by N = Co by K = k²·Ci; {@link #choose} takes
+ * the cheapest of {@link #TILES} by {@link GemmPlan}'s cost model (busiest SM's clocks; its constants are to be
+ * calibrated on a GPU). No split-K: the VAE's convolutions have M ≥ 1024 per image, and the 32² ones fill 128 of 132
+ * SMs with 64x64 tiles.
  */
-public record ConvPlan(GemmPlan.Tile tile, boolean channelsLastOut, int batch, int height, int width, int ci, int co,
-                       int ksize, boolean upsample) {
+public record ConvPlan(GemmPlan.Tile tile, boolean channelsLastOut, int batch, int inHeight, int inWidth, int ci, int co,
+                       int ksize, Sampling sampling) {
+    /**
+     * How a convolution samples its input (conv.cu's and conv_bf16.cu's {@code mode}: the ordinal), and so its output
+     * grid for an input of H x W.
+     */
+    public enum Sampling {
+        /** Stride 1, zero padding (k-1)/2: H x W. */
+        PLAIN,
+        /** Of the nearest ×2 upsampled input (read at (y/2, x/2)), stride 1, padding (k-1)/2: 2H x 2W. */
+        UP,
+        /** Stride 2, no padding, one zero row below and one zero column right (the encoder's downsampler): H/2 x W/2. */
+        DOWN;
+
+        /** The output size along an input side of {@code in}. */
+        public int out(int in) {
+            return switch (this) {
+                case PLAIN -> in;
+                case UP -> 2 * in;
+                case DOWN -> in / 2;
+            };
+        }
+    }
+
     /** The tiles conv_bf16.cu instantiates with a channel-last output. */
     static final List<GemmPlan.Tile> TILES = List.of(GemmPlan.Tile.T128x128, GemmPlan.Tile.T128x64, GemmPlan.Tile.T64x64);
     /** The tile of the NCHW float32 output kernel. */
@@ -38,16 +62,16 @@ public record ConvPlan(GemmPlan.Tile tile, boolean channelsLastOut, int batch, i
     }
 
     /**
-     * The plan for a k×k convolution (k = 1 or 3) of {@code ci} to {@code co} channels with output grid height x
-     * width (the input being half of it with {@code upsample}), or null where the tensor-core kernel does not apply.
+     * The plan for a k×k convolution (k = 1 or 3) of {@code ci} to {@code co} channels of an input inHeight x inWidth
+     * sampled as given, or null where the tensor-core kernel does not apply.
      */
-    public static ConvPlan choose(int batch, int height, int width, int ci, int co, int ksize, boolean upsample, int sms) {
+    public static ConvPlan choose(int batch, int inHeight, int inWidth, int ci, int co, int ksize, Sampling sampling, int sms) {
         if (!channelsLast(ci)) return null;
-        if (!channelsLast(co)) return of(NCHW_TILE, false, batch, height, width, ci, co, ksize, upsample);
+        if (!channelsLast(co)) return of(NCHW_TILE, false, batch, inHeight, inWidth, ci, co, ksize, sampling);
         ConvPlan best = null;
         double bestClocks = Double.MAX_VALUE;
         for (GemmPlan.Tile t : TILES) {
-            ConvPlan p = of(t, true, batch, height, width, ci, co, ksize, upsample);
+            ConvPlan p = of(t, true, batch, inHeight, inWidth, ci, co, ksize, sampling);
             double c = p.gemm().clocks(sms);
             if (c < bestClocks) {
                 best = p;
@@ -58,15 +82,25 @@ public record ConvPlan(GemmPlan.Tile tile, boolean channelsLastOut, int batch, i
     }
 
     /** A plan with a given tile (tests force each one). */
-    public static ConvPlan of(GemmPlan.Tile tile, boolean channelsLastOut, int batch, int height, int width, int ci,
-                              int co, int ksize, boolean upsample) {
+    public static ConvPlan of(GemmPlan.Tile tile, boolean channelsLastOut, int batch, int inHeight, int inWidth, int ci,
+                              int co, int ksize, Sampling sampling) {
         if (channelsLastOut ? !TILES.contains(tile) : tile != NCHW_TILE) {
             throw new IllegalArgumentException("conv_bf16.cu has no " + tile + (channelsLastOut ? " _nhwc" : " _nchw") + " kernel");
         }
         if (!channelsLast(ci) || channelsLastOut && !channelsLast(co) || ksize != 1 && ksize != 3) {
             throw new IllegalArgumentException("no tensor-core convolution " + ci + " -> " + co + " channels, " + ksize + "x" + ksize);
         }
-        return new ConvPlan(tile, channelsLastOut, batch, height, width, ci, co, ksize, upsample);
+        return new ConvPlan(tile, channelsLastOut, batch, inHeight, inWidth, ci, co, ksize, sampling);
+    }
+
+    /** The output grid's height. */
+    public int height() {
+        return sampling.out(inHeight);
+    }
+
+    /** The output grid's width. */
+    public int width() {
+        return sampling.out(inWidth);
     }
 
     /** The GEMM this convolution is (for the cost model). */
@@ -75,7 +109,7 @@ public record ConvPlan(GemmPlan.Tile tile, boolean channelsLastOut, int batch, i
     }
 
     public int pixels() {
-        return Math.multiplyExact(batch, Math.multiplyExact(height, width));
+        return Math.multiplyExact(batch, Math.multiplyExact(height(), width()));
     }
 
     /** The GEMM's K: k²·Ci. */
@@ -108,7 +142,8 @@ public record ConvPlan(GemmPlan.Tile tile, boolean channelsLastOut, int batch, i
 
     @Override
     public String toString() {
-        return kernel() + " for " + batch + "x" + ci + "->" + co + " " + ksize + "x" + ksize + (upsample ? " up" : "") + " at "
-                + height + "x" + width + ": " + blocks() + " blocks";
+        return kernel() + " for " + batch + "x" + ci + "->" + co + " " + ksize + "x" + ksize
+                + (sampling == Sampling.PLAIN ? "" : " " + sampling.name().toLowerCase(java.util.Locale.ROOT)) + " at "
+                + inHeight + "x" + inWidth + " -> " + height() + "x" + width() + ": " + blocks() + " blocks";
     }
 }

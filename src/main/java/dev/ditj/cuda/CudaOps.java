@@ -1,6 +1,7 @@
 package dev.ditj.cuda;
 
 import dev.ditj.DitjException;
+import dev.ditj.cuda.ConvPlan.Sampling;
 import dev.ditj.tensor.DType;
 import dev.ditj.tensor.FloatFormats;
 import dev.ditj.tensor.HostTensor;
@@ -958,40 +959,50 @@ public final class CudaOps implements Ops {
 
     @Override
     public void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
-        convolution(out, x, w, bias, residual, false, null, null);
+        convolution(out, x, w, bias, residual, Sampling.PLAIN, null);
     }
 
-    /** conv2d, of x upsampled ×2 with {@code up}, on tensor cores with the given plan (tests try every tile). */
-    void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, boolean up, ConvPlan plan) {
-        convolution(out, x, w, bias, residual, up, null, plan);
+    /** conv2d of x sampled as the plan says, on tensor cores with that plan (tests try every tile). */
+    void conv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, ConvPlan plan) {
+        convolution(out, x, w, bias, residual, plan.sampling(), plan);
     }
 
-    /** On tensor cores the upsampling is folded into the convolution's addressing; scratch stays untouched. */
+    /** Both convolution kernels read x at (y/2, x/2) (Sampling.UP): scratch stays untouched. */
     @Override
     public void upsampleConv2d(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor scratch) {
-        convolution(out, x, w, bias, null, true, scratch, null);
+        convolution(out, x, w, bias, null, Sampling.UP, null);
+    }
+
+    /** Both convolution kernels read the padded x in place (Sampling.DOWN: its zero row and column are taps past x). */
+    @Override
+    public void downsampleConv2d(Tensor out, Tensor x, Tensor w, Tensor bias) {
+        if (w.dim(2) != 3 || x.dim(2) < 2 || x.dim(3) < 2) {
+            throw new IllegalArgumentException("downsampleConv2d shapes: x " + x.shape() + ", w " + w.shape()
+                    + " (takes a 3x3 weight, x at least 2x2)");
+        }
+        convolution(out, x, w, bias, null, Sampling.DOWN, null);
     }
 
     /**
-     * conv2d, of the upsampled x with {@code up}: on tensor cores with {@code plan} or, if null, where
-     * {@link ConvPlan#choose} gives one; else the float32 kernel (its output converted to channel-last where the
-     * output's channels call for it), upsampling into scratch first.
+     * conv2d of x sampled as given: on tensor cores with {@code plan} or, if null, where {@link ConvPlan#choose} gives
+     * one; else the float32 kernel (its output converted to channel-last where the output's channels call for it).
      */
-    private void convolution(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, boolean up, Tensor scratch,
-                             ConvPlan plan) {
-        int f = up ? 2 : 1, batch = x.dim(0), ci = x.dim(1), height = f * x.dim(2), width = f * x.dim(3), co = w.dim(0), k = w.dim(2);
+    private void convolution(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, Sampling sampling, ConvPlan plan) {
+        int batch = x.dim(0), ci = x.dim(1), inHeight = x.dim(2), inWidth = x.dim(3), co = w.dim(0), k = w.dim(2);
+        int height = sampling.out(inHeight), width = sampling.out(inWidth);
         if (w.dim(1) != ci || w.dim(3) != k || k != 1 && k != 3 || out.dim(0) != batch || out.dim(1) != co
                 || out.dim(2) != height || out.dim(3) != width) {
             throw new IllegalArgumentException("conv2d shapes: x " + x.shape() + ", w " + w.shape() + ", out " + out.shape()
-                    + (up ? " (x upsampled x2)" : ""));
+                    + (sampling == Sampling.PLAIN ? "" : " (x sampled " + sampling + ")"));
         }
-        if (plan == null && precision == Precision.BF16) plan = ConvPlan.choose(batch, height, width, ci, co, k, up, device.multiprocessors());
+        if (plan != null && !plan.equals(ConvPlan.of(plan.tile(), plan.channelsLastOut(), batch, inHeight, inWidth, ci, co, k, sampling))) {
+            throw new IllegalArgumentException(plan + " given for x " + x.shape() + ", w " + w.shape());
+        }
+        if (plan == null && precision == Precision.BF16) {
+            plan = ConvPlan.choose(batch, inHeight, inWidth, ci, co, k, sampling, device.multiprocessors());
+        }
         if (plan == null) {
-            if (up) {
-                upsampleNearest2x(scratch, x);
-                x = scratch;
-            }
-            convolutionF32(out, x, w, bias, residual);
+            convolutionF32(out, x, w, bias, residual, sampling);
             return;
         }
         long xp = channelsLastInput(x, imageIn);
@@ -1005,22 +1016,24 @@ public final class CudaOps implements Ops {
         }
         long res = plan.channelsLastOut() ? channelsLastInput(residual, imageAux) : plain(residual);
         device.launch(kernel(plan.kernel()), plan.grid(), plan.block(), plan.sharedBytes(), output(out), xp, wp, plain(bias),
-                res, batch, height, width, ci, co, k, up ? 1 : 0, ldw);
+                res, batch, height, width, inHeight, inWidth, ci, co, k, sampling.ordinal(), ldw);
         wrote(out, plan.channelsLastOut() ? Layout.BF16_CHANNELS_LAST : Layout.PLAIN);
     }
 
     /** The float32 convolution (conv.cu) on NCHW float32, its output converted where it is to be channel-last. */
-    private void convolutionF32(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual) {
-        int batch = x.dim(0), ci = x.dim(1), height = x.dim(2), width = x.dim(3), co = w.dim(0), k = w.dim(2);
+    private void convolutionF32(Tensor out, Tensor x, Tensor w, Tensor bias, Tensor residual, Sampling sampling) {
+        int batch = x.dim(0), ci = x.dim(1), inHeight = x.dim(2), inWidth = x.dim(3), co = w.dim(0), k = w.dim(2);
+        int height = out.dim(2), width = out.dim(3), mode = sampling.ordinal();
         int[] grid = {ceilDiv((long) height * width, 64), ceilDiv(co, 64), batch}, block = {256, 1, 1};
         if (!channelsLast(co)) {
             device.launch(kernel("conv2d_f32"), grid, block, 0, output(out), plain(x), weightF32(w), plain(bias), plain(residual),
-                    ci, co, height, width, k);
+                    ci, co, height, width, inHeight, inWidth, k, mode);
             wrote(out, Layout.PLAIN);
             return;
         }
         long tmp = imageTmp.at(4 * out.numel()), res = channelsLastInput(residual, imageAux), chunks = out.numel() / 8;
-        device.launch(kernel("conv2d_f32"), grid, block, 0, tmp, plain(x), weightF32(w), plain(bias), 0L, ci, co, height, width, k);
+        device.launch(kernel("conv2d_f32"), grid, block, 0, tmp, plain(x), weightF32(w), plain(bias), 0L, ci, co, height, width,
+                inHeight, inWidth, k, mode);
         elementwise("to_channels_last_bf16", chunks, output(out), tmp, res, (long) height * width, co, chunks);
         wrote(out, Layout.BF16_CHANNELS_LAST);
     }

@@ -270,6 +270,16 @@ public interface Ops extends AutoCloseable {
         conv2d(out, scratch, w, bias, null);
     }
 
+    /**
+     * The VAE encoder's downsampling convolution (diffusers {@code Downsample2D} with {@code padding=0}, LDM
+     * {@code Downsample}): {@code F.pad(x, (0, 1, 0, 1))} (one zero column right, one zero row below), then a 3×3
+     * cross-correlation with stride 2 and no padding. {@code x [B, Ci, H, W]} with H, W ≥ 2, {@code w [Co, Ci, 3, 3]},
+     * {@code bias [Co]}, {@code out [B, Co, H/2, W/2]} (rounded down: torch's {@code floor((H + 1 - 3)/2) + 1}):
+     * {@code out[b, co, y, x] = bias[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx] · x[b, ci, 2y + ky, 2x + kx]}, with x read
+     * as 0 at row H and column W (the padding; only an even H or W reaches it).
+     */
+    void downsampleConv2d(Tensor out, Tensor x, Tensor w, Tensor bias);
+
     /** GroupNorm over {@code x [B, C, H, W]} with affine {@code gamma, beta [C]}, optionally followed by SiLU. */
     void groupNorm(Tensor out, Tensor x, Tensor gamma, Tensor beta, int groups, float eps, boolean silu);
 

@@ -2,6 +2,7 @@ package dev.ditj.cuda;
 
 import dev.ditj.Compare;
 import dev.ditj.cpu.CpuOps;
+import dev.ditj.cuda.ConvPlan.Sampling;
 import dev.ditj.emu.EmulatedDevice;
 import dev.ditj.emu.LaunchStats;
 import dev.ditj.emu.LaunchStats.Global;
@@ -98,14 +99,18 @@ class CudaConvEmuTest {
 
     // ------------------------------------------------------------------------------------------------ helpers
 
-    /** A convolution: input [batch, ci, height, width] (upsampled x2 first with up), k x k, optional residual. */
-    record Conv(int batch, int ci, int co, int height, int width, int k, boolean up, boolean residual) {
+    /** A convolution: input [batch, ci, height, width] sampled as given, k x k, optional residual. */
+    record Conv(int batch, int ci, int co, int height, int width, int k, Sampling sampling, boolean residual) {
         int outH() {
-            return up ? 2 * height : height;
+            return sampling.out(height);
         }
 
         int outW() {
-            return up ? 2 * width : width;
+            return sampling.out(width);
+        }
+
+        ConvPlan plan(GemmPlan.Tile tile, boolean channelsLastOut) {
+            return ConvPlan.of(tile, channelsLastOut, batch, height, width, ci, co, k, sampling);
         }
 
         Shape in() {
@@ -128,7 +133,10 @@ class CudaConvEmuTest {
                     residual ? values(rng, (int) out().numel(), 1, bf16Values) : null};
         }
 
-        /** The float32 result on the CPU backend: upsampleNearest2x, then conv2d. */
+        /**
+         * The float32 result on the CPU backend: upsampleNearest2x then conv2d, conv2d, or downsampleConv2d (then add
+         * for a residual).
+         */
         float[] cpu(float[][] d) {
             return cpu(CudaConvEmuTest.cpu, d);
         }
@@ -137,7 +145,12 @@ class CudaConvEmuTest {
             try (Tensor x = up(cpu, d[0]); Tensor w = cpu.upload(new HostTensor(weight(), d[1]));
                  Tensor b = cpu.upload(new HostTensor(Shape.of(co), d[2])); Tensor out = cpu.alloc(out())) {
                 Tensor r = residual ? cpu.upload(new HostTensor(out(), d[3])) : null;
-                cpu.conv2d(out, x, w, b, r);
+                if (sampling != Sampling.DOWN) {
+                    cpu.conv2d(out, x, w, b, r);
+                } else {
+                    cpu.downsampleConv2d(out, x, w, b);
+                    if (r != null) cpu.add(out, out, r);
+                }
                 if (r != null) r.close();
                 return cpu.read(out);
             }
@@ -145,7 +158,7 @@ class CudaConvEmuTest {
 
         private Tensor up(Ops ops, float[] x) {
             Tensor t = ops.upload(new HostTensor(in(), x));
-            if (!up) return t;
+            if (sampling != Sampling.UP) return t;
             Tensor u = ops.alloc(Shape.of(batch, ci, outH(), outW()));
             ops.upsampleNearest2x(u, t);
             t.close();
@@ -160,10 +173,11 @@ class CudaConvEmuTest {
             Tensor b = keep(made, ops.upload(new HostTensor(Shape.of(co), d[2])));
             Tensor r = residual ? keep(made, ops.upload(new HostTensor(out(), d[3]))) : null;
             Tensor out = keep(made, poisoned(ops, out()));
-            if (plan != null) ops.conv2d(out, x, w, b, r, up, plan);
-            else if (up && !residual) ops.upsampleConv2d(out, x, w, b, keep(made, poisoned(ops, Shape.of(batch, ci, outH(), outW()))));
-            else if (!up) ops.conv2d(out, x, w, b, r);
-            else throw new IllegalArgumentException("upsampleConv2d has no residual: give a plan");
+            if (plan != null) ops.conv2d(out, x, w, b, r, plan);
+            else if (sampling == Sampling.PLAIN) ops.conv2d(out, x, w, b, r);
+            else if (residual) throw new IllegalArgumentException(sampling + " has no residual: give a plan");
+            else if (sampling == Sampling.UP) ops.upsampleConv2d(out, x, w, b, keep(made, poisoned(ops, Shape.of(batch, ci, outH(), outW()))));
+            else ops.downsampleConv2d(out, x, w, b);
             float[] v = ops.read(out);
             made.forEach(Tensor::close);
             return v;
@@ -299,19 +313,20 @@ class CudaConvEmuTest {
     }
 
     /**
-     * Every channel-last tile at shapes that are no multiple of it: pixels past M (M = 126, 30·4, 99), Co = 24, 40
-     * and 72 (a partial column block), Ci = 8 (four taps per 32-wide k step), 48 and 24, 1x1 and 3x3, upsampled and
-     * with a residual.
+     * Every channel-last tile at shapes that are no multiple of it: pixels past M (M = 126, 30·4, 99, 30, 2·15),
+     * Co = 24, 40 and 72 (a partial column block), Ci = 8 (four taps per 32-wide k step), 48 and 24, 1x1 and 3x3,
+     * upsampled, downsampled (even sides reading the padding row and column, odd ones not), with a residual.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("tiles")
     void everyTileHandlesEveryTail(GemmPlan.Tile tile) {
-        Conv[] convs = {new Conv(2, 16, 24, 7, 9, 3, false, true), new Conv(1, 48, 40, 5, 6, 3, true, true),
-                new Conv(1, 24, 72, 9, 11, 1, false, false), new Conv(1, 8, 16, 6, 5, 3, false, false)};
+        Conv[] convs = {new Conv(2, 16, 24, 7, 9, 3, Sampling.PLAIN, true), new Conv(1, 48, 40, 5, 6, 3, Sampling.UP, true),
+                new Conv(1, 24, 72, 9, 11, 1, Sampling.PLAIN, false), new Conv(1, 8, 16, 6, 5, 3, Sampling.PLAIN, false),
+                new Conv(1, 16, 24, 10, 12, 3, Sampling.DOWN, true), new Conv(2, 8, 40, 7, 11, 3, Sampling.DOWN, false)};
         for (int i = 0; i < convs.length; i++) {
             Conv c = convs[i];
             float[][] d = c.data(40 + i, true);
-            ConvPlan plan = ConvPlan.of(tile, true, c.batch, c.outH(), c.outW(), c.ci, c.co, c.k, c.up);
+            ConvPlan plan = c.plan(tile, true);
             Compare.assertRelL2(c.cuda(bf16, d, plan), c.cpu(d), BF16_OUTPUT, plan.toString());
         }
     }
@@ -322,10 +337,10 @@ class CudaConvEmuTest {
      */
     @Test
     void channelLastOutputIsTheRoundedFloat32Output() {
-        for (Conv c : new Conv[] {new Conv(2, 32, 40, 6, 5, 3, true, true), new Conv(1, 16, 8, 7, 9, 1, false, true)}) {
+        for (Conv c : new Conv[] {new Conv(2, 32, 40, 6, 5, 3, Sampling.UP, true), new Conv(1, 16, 8, 7, 9, 1, Sampling.PLAIN, true),
+                new Conv(1, 24, 16, 10, 9, 3, Sampling.DOWN, true)}) {
             float[][] d = c.data(c.ci + c.co, true);
-            ConvPlan nchw = ConvPlan.of(ConvPlan.NCHW_TILE, false, c.batch, c.outH(), c.outW(), c.ci, c.co, c.k, c.up);
-            ConvPlan nhwc = ConvPlan.of(ConvPlan.NCHW_TILE, true, c.batch, c.outH(), c.outW(), c.ci, c.co, c.k, c.up);
+            ConvPlan nchw = c.plan(ConvPlan.NCHW_TILE, false), nhwc = c.plan(ConvPlan.NCHW_TILE, true);
             float[] f32 = c.cuda(bf16, d, nchw), b16 = c.cuda(bf16, d, nhwc);
             Compare.assertRelL2(f32, c.cpu(d), SAME_OPERANDS, nchw.toString());
             for (int i = 0; i < f32.length; i++) {
@@ -337,7 +352,7 @@ class CudaConvEmuTest {
     /** Float32 operands: their rounding to bf16 is the difference (bound in the class comment). */
     @Test
     void againstFloat32Operands() {
-        Conv c = new Conv(1, 64, 64, 8, 8, 3, false, true);
+        Conv c = new Conv(1, 64, 64, 8, 8, 3, Sampling.PLAIN, true);
         float[][] d = c.data(5, false);
         double e = Compare.assertRelL2(c.cuda(bf16, d, null), c.cpu(d), BF16_OPERANDS, "bf16 conv vs fp32, " + c);
         assertTrue(e > 1e-4, "a bf16 convolution cannot be this close to fp32 (" + e + "): were the operands rounded?");
@@ -350,11 +365,12 @@ class CudaConvEmuTest {
      */
     @Test
     void channelCountsTheTensorCoresCannotTakeFallBack() {
-        assertNull(ConvPlan.choose(1, 32, 32, 4, 512, 3, false, 132), "4 latent channels: the float32 kernel");
-        assertNull(ConvPlan.choose(1, 32, 32, 12, 16, 1, false, 132), "12 channels: no whole 16-byte chunks");
-        assertEquals("conv_bf16_64x64_nchw", ConvPlan.choose(1, 256, 256, 128, 3, 3, false, 132).kernel(), "the 3-channel image");
-        assertTrue(ConvPlan.choose(1, 16, 16, 8, 16, 3, false, 132).channelsLastOut());
-        Conv[] fallback = {new Conv(2, 4, 16, 8, 8, 3, false, true), new Conv(1, 4, 8, 3, 3, 3, true, false)};
+        assertNull(ConvPlan.choose(1, 32, 32, 4, 512, 3, Sampling.PLAIN, 132), "4 latent channels: the float32 kernel");
+        assertNull(ConvPlan.choose(1, 32, 32, 12, 16, 1, Sampling.PLAIN, 132), "12 channels: no whole 16-byte chunks");
+        assertEquals("conv_bf16_64x64_nchw", ConvPlan.choose(1, 256, 256, 128, 3, 3, Sampling.PLAIN, 132).kernel(), "the 3-channel image");
+        assertTrue(ConvPlan.choose(1, 16, 16, 8, 16, 3, Sampling.PLAIN, 132).channelsLastOut());
+        Conv[] fallback = {new Conv(2, 4, 16, 8, 8, 3, Sampling.PLAIN, true), new Conv(1, 4, 8, 3, 3, 3, Sampling.UP, false),
+                new Conv(2, 4, 16, 8, 7, 3, Sampling.DOWN, false)};
         for (Conv c : fallback) {
             float[][] d = c.data(c.co, false);
             emulator().resetStats();
@@ -362,7 +378,7 @@ class CudaConvEmuTest {
             Map<String, LaunchStats> ran = emulator().statsByKernel();
             assertTrue(ran.containsKey("conv2d_f32") && ran.containsKey("to_channels_last_bf16"), ran.keySet().toString());
         }
-        Conv plain = new Conv(1, 12, 5, 5, 7, 1, false, true);
+        Conv plain = new Conv(1, 12, 5, 5, 7, 1, Sampling.PLAIN, true);
         float[][] d = plain.data(3, false);
         Compare.assertRelL2(plain.cuda(bf16, d, null), plain.cpu(d), SAME_OPERANDS, "float32 kernel and output " + plain);
     }
@@ -371,18 +387,20 @@ class CudaConvEmuTest {
      * The SD VAE's channel counts (at small pixel counts): correct, no bank conflicts, full sectors; prints the
      * figures kernels/NOTES.md quotes. Floor: input, weights and bias read once, output written once.
      */
-    @ParameterizedTest(name = "{0}->{1} {4}x{4} k{5} up={6}")
+    @ParameterizedTest(name = "{0}->{1} {3}x{4} k{5} {6}")
     @CsvSource({
-        "512, 512, 1, 8, 8, 3, false",     // mid block / up_blocks.0 (32² at 256 px)
-        "512, 512, 1, 4, 8, 3, true",      // an upsampler: 512 channels, read through nearest x2
-        "256, 128, 2, 8, 8, 3, false",     // up_blocks.3.resnets.0.conv1, two images
-        "256, 128, 1, 12, 12, 1, false",   // its 1x1 shortcut
-        "128, 128, 1, 16, 16, 3, false",   // up_blocks.3 (256² at 256 px)
-        "128, 3, 1, 16, 16, 3, false",     // conv_out: the float32 NCHW image
+        "512, 512, 1, 8, 8, 3, PLAIN",     // mid block / up_blocks.0 (32² at 256 px)
+        "512, 512, 1, 4, 8, 3, UP",        // an upsampler: 512 channels, read through nearest x2
+        "256, 128, 2, 8, 8, 3, PLAIN",     // up_blocks.3.resnets.0.conv1, two images
+        "256, 128, 1, 12, 12, 1, PLAIN",   // its 1x1 shortcut
+        "128, 128, 1, 16, 16, 3, PLAIN",   // up_blocks.3 (256² at 256 px)
+        "128, 3, 1, 16, 16, 3, PLAIN",     // conv_out: the float32 NCHW image
+        "128, 128, 1, 16, 16, 3, DOWN",    // the encoder's down_blocks.0 downsampler (256² -> 128² at 256 px)
+        "512, 512, 1, 16, 16, 3, DOWN",    // down_blocks.2's (64² -> 32²)
     })
-    void sdVaeChannelCountsAreCorrectAndEfficient(int ci, int co, int batch, int h, int w, int k, boolean up) {
-        Conv c = new Conv(batch, ci, co, h, w, k, up, !up);
-        ConvPlan plan = ConvPlan.choose(batch, c.outH(), c.outW(), ci, co, k, up, 132);
+    void sdVaeChannelCountsAreCorrectAndEfficient(int ci, int co, int batch, int h, int w, int k, Sampling sampling) {
+        Conv c = new Conv(batch, ci, co, h, w, k, sampling, sampling == Sampling.PLAIN);
+        ConvPlan plan = ConvPlan.choose(batch, h, w, ci, co, k, sampling, 132);
         float[][] d = c.data(ci * co + h, true);
         emulator().resetStats();
         float[] got = c.cuda(bf16, d, plan);
@@ -397,8 +415,8 @@ class CudaConvEmuTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("tiles")
     void everyTileIsEfficient(GemmPlan.Tile tile) {
-        Conv c = new Conv(1, 256, 256, 16, 16, 3, false, true);
-        ConvPlan plan = ConvPlan.of(tile, true, c.batch, c.outH(), c.outW(), c.ci, c.co, c.k, c.up);
+        Conv c = new Conv(1, 256, 256, 16, 16, 3, Sampling.PLAIN, true);
+        ConvPlan plan = c.plan(tile, true);
         float[][] d = c.data(7, true);
         emulator().resetStats();
         Compare.assertRelL2(c.cuda(bf16, d, plan), c.cpu(d), BF16_OUTPUT, plan.toString());

@@ -52,15 +52,19 @@ class CudaConvGpuTest {
         OpHarness.check(c, gpu, cpu);
     }
 
-    /** Every tile, forced, on SD VAE layers: 512 channels at 64² read through the upsampling, 256 -> 128 at 128². */
+    /**
+     * Every tile, forced, on SD VAE layers: 512 channels at 64² read through the upsampling, 256 -> 128 at 128², the
+     * encoder's first downsampler (128 channels, 256² -> 128²).
+     */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"T128x128", "T128x64", "T64x64"})
     void everyTileAtRealShapes(GemmPlan.Tile tile) {
-        CudaConvEmuTest.Conv[] convs = {new CudaConvEmuTest.Conv(1, 512, 512, 32, 32, 3, true, true),
-                new CudaConvEmuTest.Conv(1, 256, 128, 128, 128, 3, false, true)};
+        CudaConvEmuTest.Conv[] convs = {new CudaConvEmuTest.Conv(1, 512, 512, 32, 32, 3, ConvPlan.Sampling.UP, true),
+                new CudaConvEmuTest.Conv(1, 256, 128, 128, 128, 3, ConvPlan.Sampling.PLAIN, true),
+                new CudaConvEmuTest.Conv(1, 128, 128, 256, 256, 3, ConvPlan.Sampling.DOWN, false)};
         for (CudaConvEmuTest.Conv c : convs) {
             float[][] d = c.data(tile.ordinal(), true);
-            ConvPlan plan = ConvPlan.of(tile, true, c.batch(), c.outH(), c.outW(), c.ci(), c.co(), c.k(), c.up());
+            ConvPlan plan = c.plan(tile, true);
             Compare.assertRelL2(c.cuda(gpu, d, plan), c.cpu(cpu, d), OpCases.BF16_OUTPUT, plan.toString());
         }
     }

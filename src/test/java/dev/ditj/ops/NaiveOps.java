@@ -297,6 +297,38 @@ public final class NaiveOps implements Ops {
                     }
     }
 
+    /**
+     * As torch writes it, step by step: {@code xp = F.pad(x, (0, 1, 0, 1))} materialised ([B, Ci, H+1, W+1], zeros in
+     * the last row and column), then {@code Conv2d(k=3, stride=2, padding=0)} over xp with torch's output size
+     * {@code floor((H + 1 - 3) / 2) + 1}, every tap inside xp.
+     */
+    @Override
+    public void downsampleConv2d(Tensor out, Tensor x, Tensor w, Tensor bias) {
+        float[] o = f(out), xf = f(x), wf = f(w), bf = f(bias);
+        int bs = x.dim(0), ci = x.dim(1), hh = x.dim(2), ww = x.dim(3), co = w.dim(0), k = w.dim(2), stride = 2;
+        int ph = hh + 1, pw = ww + 1;
+        double[] xp = new double[bs * ci * ph * pw];
+        for (int p = 0; p < bs * ci; p++)
+            for (int y = 0; y < hh; y++)
+                for (int xx = 0; xx < ww; xx++) xp[(p * ph + y) * pw + xx] = xf[(p * hh + y) * ww + xx];
+        int oh = Math.floorDiv(ph - k, stride) + 1, ow = Math.floorDiv(pw - k, stride) + 1;
+        if (oh < 1 || ow < 1 || out.dim(2) != oh || out.dim(3) != ow) {
+            throw new IllegalArgumentException("downsampleConv2d: torch gives " + oh + "x" + ow + " for " + x.shape() + ", out " + out.shape());
+        }
+        for (int b = 0; b < bs; b++)
+            for (int oc = 0; oc < co; oc++)
+                for (int y = 0; y < oh; y++)
+                    for (int xx = 0; xx < ow; xx++) {
+                        double s = bf[oc];
+                        for (int ic = 0; ic < ci; ic++)
+                            for (int ky = 0; ky < k; ky++)
+                                for (int kx = 0; kx < k; kx++)
+                                    s += (double) wf[((oc * ci + ic) * k + ky) * k + kx]
+                                            * xp[((b * ci + ic) * ph + y * stride + ky) * pw + xx * stride + kx];
+                        o[((b * co + oc) * oh + y) * ow + xx] = (float) s;
+                    }
+    }
+
     @Override
     public void groupNorm(Tensor out, Tensor x, Tensor gamma, Tensor beta, int groups, float eps, boolean silu) {
         float[] o = f(out), xf = f(x), g = f(gamma), be = f(beta);

@@ -221,7 +221,7 @@ public final class OpCases {
     public static final double BF16_OUTPUT = 4e-3;
 
     /**
-     * The image-op rows (the VAE decoder's convolution, upsampling, GroupNorm and token layout ops). With
+     * The image-op rows (the VAE's convolutions, upsampling, GroupNorm and token layout ops). With
      * {@code bf16Values} the inputs are bf16 values and the tolerances those of a backend that stores image
      * activations in bf16 ({@link #BF16_OUTPUT}; exact for pure data movement); small shapes then hit the tails of
      * the tensor-core kernels (channel counts 3 to 48, pixels no multiple of a tile) and both of their paths.
@@ -230,12 +230,13 @@ public final class OpCases {
         List<Case> c = new ArrayList<>();
         boolean real = size == Size.REAL;
         double tol = bf16Values ? BF16_OUTPUT : 1e-5, sumTol = bf16Values ? BF16_OUTPUT : 1e-6;
-        // {batch, ci, co, height, width, k} of the input; upsampled rows read it through nearest x2
+        // {batch, ci, co, height, width, k} of the input (the last small row: output rows of 37, whole panels of a CPU
+        // GEMM's columns in one row)
         int[][] convs = real
                 ? new int[][] {{1, 512, 512, 32, 32, 3}, {1, 256, 128, 256, 256, 3}, {1, 512, 256, 128, 128, 1}, {1, 4, 512, 32, 32, 3},
                     {1, 128, 3, 256, 256, 3}}
                 : new int[][] {{2, 5, 7, 9, 11, 3}, {1, 16, 32, 8, 8, 3}, {2, 12, 6, 5, 7, 1}, {1, 3, 40, 4, 4, 3}, {1, 24, 16, 7, 5, 3},
-                    {2, 48, 24, 6, 7, 1}, {1, 16, 3, 9, 9, 3}};
+                    {2, 48, 24, 6, 7, 1}, {1, 16, 3, 9, 9, 3}, {1, 3, 8, 4, 37, 3}};
         for (int[] v : convs) {
             // the +residual variants take their weight as a plain constant (another path through a backend)
             for (boolean residual : new boolean[] {false, true}) {
@@ -257,6 +258,24 @@ public final class OpCases {
                 Tensor b = in.random(0.1, v[2]);
                 Tensor scratch = in.poisoned(v[0], v[1], 2 * v[3], 2 * v[4]), out = in.poisoned(v[0], v[2], 2 * v[3], 2 * v[4]);
                 in.ops.upsampleConv2d(out, x, w, b, scratch);
+                return out;
+            });
+        }
+        // the encoder's downsampler (pad one zero row and column, 3x3 stride 2), {batch, ci, co, height, width} of the
+        // input: 5 channels (the float32 kernel), 16 and 8 (tensor cores) to 24 and 16 (channel-last output) or 3 (the
+        // NCHW one), odd sides (the padding row or column never read), 2x3 -> 1x1, and output rows of 35 (whole panels
+        // of a CPU GEMM's columns in one row); every other row takes its weight as a plain constant (converted per
+        // call by a bf16 backend)
+        int[][] downConvs = real ? new int[][] {{1, 128, 128, 256, 256}, {1, 256, 256, 128, 128}, {1, 512, 512, 64, 64}}
+                : new int[][] {{2, 5, 7, 8, 10}, {1, 16, 24, 10, 6}, {2, 8, 16, 7, 9}, {1, 24, 3, 6, 6}, {1, 32, 8, 2, 3},
+                    {1, 3, 8, 6, 70}};
+        for (int i = 0; i < downConvs.length; i++) {
+            int[] v = downConvs[i];
+            Ops.ConstantKind kind = i % 2 == 0 ? CONV_WEIGHT : PLAIN;
+            add(c, "downsampleConv2d " + Arrays.toString(v), tol, seed++, bf16Values, in -> {
+                Tensor x = in.random(1, v[0], v[1], v[3], v[4]), w = in.weight(kind, v[2], v[1], 3, 3), b = in.random(0.1, v[2]);
+                Tensor out = in.poisoned(v[0], v[2], v[3] / 2, v[4] / 2);
+                in.ops.downsampleConv2d(out, x, w, b);
                 return out;
             });
         }
