@@ -67,6 +67,14 @@ public final class TestModels {
         return convert("repa_t", Fixtures.file("repa_t_train.pt"), new Converter.Options(DType.F32, 1, null, null));
     }
 
+    /**
+     * lightningdit_t: LightningDiT (RMSNorm, SwiGLU, rotary embedding) with 1 block, hidden 16, 2 heads, patch 1,
+     * 4×4×32 latents, 10 classes; its plain state dict (a LightningDiT by its keys, the heads by its rotary tables).
+     */
+    public static Path lightningditT() {
+        return convert("lightningdit_t", Fixtures.file("lightningdit_t.pt"), new Converter.Options(DType.F32, 0, null, null));
+    }
+
     /** vae_tiny from its diffusers folder: SD's decoder layout with block channels 8, 8, 16, 16 and 4 GroupNorm groups. */
     public static Path vaeTiny() {
         return convert("vae_tiny", Fixtures.file("vae_tiny_diffusers"), Converter.Options.defaults());

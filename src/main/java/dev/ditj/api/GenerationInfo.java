@@ -13,13 +13,13 @@ import java.util.Map;
  * How images were made: the model and VAE (file names and the SHA-256 of the checkpoints they were converted from),
  * the sampler settings as resolved for the run, precision, backend and ditj version. Stored in every PNG as text
  * entries: {@code parameters} (one readable line per field group, as Stable Diffusion front ends write it) and
- * {@code ditj} (the same as JSON, with each image's class and noise index). {@code guidanceInterval}: REPA's, as
- * resolved for the run, or null for the other families.
+ * {@code ditj} (the same as JSON, with each image's class and noise index). {@code guidanceInterval}: a flow
+ * model's, as resolved for the run, or null (every step). {@code timeShift}: the ODE grid's (LightningDiT's), 1 = none.
  */
 public record GenerationInfo(String model, String modelSha256, String vae, String vaeSha256, long seed,
                              SamplerKind sampler, int steps, String respacing, float cfgScale, int guidedChannels,
                              float ddimEta, String precision, String backend, int imageWidth, int imageHeight,
-                             GuidanceInterval guidanceInterval) {
+                             GuidanceInterval guidanceInterval, double timeShift) {
     /** The PNG text keyword of the JSON form. */
     public static final String PNG_KEY = "ditj";
     /** The PNG text keyword of the readable form (the one Stable Diffusion front ends use). */
@@ -39,7 +39,8 @@ public record GenerationInfo(String model, String modelSha256, String vae, Strin
                 names, steps, sampler.cliName, cfgScale, guidedChannels, seed, join(indices), imageWidth, imageHeight,
                 model, hash(modelSha256), vae, hash(vaeSha256), respacing == null ? "none" : respacing, ddimEta,
                 precision, backend, Version.VERSION)
-                + (guidanceInterval == null ? "" : ", Guidance interval: " + guidanceInterval);
+                + (guidanceInterval == null ? "" : ", Guidance interval: " + guidanceInterval)
+                + (timeShift == 1 ? "" : ", Time shift: " + timeShift);
         JsonObject o = new JsonObject();
         if (classes.length == 1) {
             o.addProperty("class", classes[0]);
@@ -69,6 +70,7 @@ public record GenerationInfo(String model, String modelSha256, String vae, Strin
         if (guidanceInterval != null) {
             o.add("guidance_interval", GSON.toJsonTree(new double[] {guidanceInterval.low(), guidanceInterval.high()}));
         }
+        if (timeShift != 1) o.addProperty("time_shift", timeShift);
         o.addProperty("model", model);
         o.addProperty("model_sha256", modelSha256);
         o.addProperty("vae", vae);

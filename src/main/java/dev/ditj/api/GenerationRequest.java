@@ -30,13 +30,17 @@ import java.util.Arrays;
  * @param stepNoise      per-step noise to use instead of the seeded noise ([S, N, C, I, I], S = steps; Euler–Maruyama:
  *                       steps - 1; the ODE samplers take none), or null
  * @param keepLatent     also return the final latents
- * @param guidanceInterval REPA: the times (t = 1 noise) at which guidance applies; null = the model's default
- *                       (REPA's stored one, else every step); other families take none
+ * @param guidanceInterval flow models: the times at which guidance applies, in the model's own convention (REPA:
+ *                       t = 1 noise; SiT, LightningDiT: t = 0 noise, LightningDiT's cfg_interval_start s is [s, 1]);
+ *                       null = the model's default (its stored one, else REPA's and LightningDiT's, else every step)
+ * @param timeShift      LightningDiT's timestep shift s of the ODE grid, t' = s·t / (1 + (s - 1)·t), finite and
+ *                       > 0 (1 = none), for the euler, heun and dopri5 samplers of SiT-convention models; 0 = the
+ *                       model's default (LightningDiT: 0.3; the others: none)
  */
 public record GenerationRequest(int[] classes, int[] imageIndices, long seed, SamplerKind sampler, int steps,
                                 String respacing, float cfgScale, int guidedChannels, float ddimEta,
                                 float[] initialNoise, float[] stepNoise, boolean keepLatent,
-                                GuidanceInterval guidanceInterval) {
+                                GuidanceInterval guidanceInterval, double timeShift) {
     /** The most sampler steps: the diffusion was trained with 1000. */
     public static final int MAX_STEPS = GaussianDiffusion.TRAIN_STEPS;
 
@@ -56,7 +60,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
             imageIndices = imageIndices.clone();
         }
         if (sampler == null) throw new InvalidArgumentException("sampler", "must be given (ddpm, ddim or dpmpp2m)");
-        checkSettings(sampler, steps, respacing, cfgScale, guidedChannels, ddimEta);
+        checkSettings(sampler, steps, respacing, cfgScale, guidedChannels, ddimEta, timeShift);
         checkFinite("initialNoise", initialNoise);
         checkFinite("stepNoise", stepNoise);
         classes = classes.clone();
@@ -74,7 +78,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
 
     /** Checks the settings; combinations with the sampler only if {@code sampler} is not null. */
     private static void checkSettings(SamplerKind sampler, int steps, String respacing, float cfgScale,
-                                      int guidedChannels, float ddimEta) {
+                                      int guidedChannels, float ddimEta, double timeShift) {
         if (steps < 1 || steps > MAX_STEPS) {
             throw new InvalidArgumentException("steps", "must be in 1.." + MAX_STEPS + ", got " + steps);
         }
@@ -103,6 +107,17 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         }
         if (ddimEta != 0 && sampler != null && sampler != SamplerKind.DDIM) {
             throw new InvalidArgumentException("ddimEta", "applies to ddim only, not " + sampler.cliName);
+        }
+        if (timeShift != 0) checkTimeShift(timeShift);
+        if (timeShift != 0 && sampler != null && !(sampler.flow && sampler != SamplerKind.EULER_MARUYAMA)) {
+            throw new InvalidArgumentException("timeShift", "applies to the ODE samplers euler, heun and dopri5 only, not "
+                    + sampler.cliName);
+        }
+    }
+
+    private static void checkTimeShift(double s) {
+        if (!Double.isFinite(s) || !(s > 0)) {
+            throw new InvalidArgumentException("timeShift", "must be a finite number > 0 (1 = no shift), got " + s);
         }
     }
 
@@ -143,6 +158,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         private float[] initialNoise, stepNoise;
         private boolean keepLatent;
         private GuidanceInterval guidanceInterval;
+        private double timeShift;
 
         private Builder(int[] classes) {
             this.classes = classes == null ? null : classes.clone();
@@ -165,6 +181,12 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         public Builder stepNoise(float[] v) { stepNoise = v; return this; }
         public Builder keepLatent(boolean v) { keepLatent = v; return this; }
         public Builder guidanceInterval(GuidanceInterval v) { guidanceInterval = v; return this; }
+        /** The ODE's timestep shift, finite and > 0 (1 = none); unset = the model's default. */
+        public Builder timeShift(double v) {
+            checkTimeShift(v);
+            timeShift = v;
+            return this;
+        }
 
         /** The step count {@link #build()} will use. */
         public int resolvedSteps() {
@@ -179,13 +201,14 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
          * loads a model.
          */
         public Builder check() {
-            checkSettings(samplerGiven ? sampler : null, resolvedSteps(), respacing, cfgScale, guidedChannels, ddimEta);
+            checkSettings(samplerGiven ? sampler : null, resolvedSteps(), respacing, cfgScale, guidedChannels, ddimEta,
+                    timeShift);
             return this;
         }
 
         public GenerationRequest build() {
             return new GenerationRequest(classes, imageIndices, seed, sampler, resolvedSteps(), respacing,
-                    cfgScale, guidedChannels, ddimEta, initialNoise, stepNoise, keepLatent, guidanceInterval);
+                    cfgScale, guidedChannels, ddimEta, initialNoise, stepNoise, keepLatent, guidanceInterval, timeShift);
         }
     }
 
@@ -193,6 +216,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
     public String toString() {
         return "GenerationRequest[" + classes.length + " image(s), classes=" + Arrays.toString(Arrays.copyOf(classes,
                 Math.min(classes.length, 16))) + (classes.length > 16 ? "..." : "") + ", seed=" + seed + ", sampler="
-                + sampler + ", steps=" + steps + ", cfgScale=" + cfgScale + "]";
+                + sampler + ", steps=" + steps + ", cfgScale=" + cfgScale + (timeShift != 0 ? ", timeShift=" + timeShift : "")
+                + "]";
     }
 }

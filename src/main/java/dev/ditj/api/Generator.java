@@ -151,10 +151,10 @@ public final class Generator implements AutoCloseable {
         return bytesPerImage(dit.config(), vae.config(), dit.family());
     }
 
-    /** REPA's samplers also make conditional passes of N images outside the guidance interval: one more workspace. */
+    /** Flow samplers also make conditional passes of N images outside a guidance interval: one more workspace. */
     private static long bytesPerImage(DitConfig c, VaeConfig v, ModelFamily family) {
         int side = c.inputSize(), f = v.downsamplingFactor();
-        long ditBytes = Dit.workspaceBytes(c, family == ModelFamily.REPA ? 3 : 2) + 4L * 4 * c.outChannels() * side * side;
+        long ditBytes = Dit.workspaceBytes(c, family.isFlow() ? 3 : 2) + 4L * 4 * c.outChannels() * side * side;
         long vaeBytes = VaeDecoder.workspaceBytes(v, 1, side, side) + 4L * 2 * v.outChannels() * side * f * side * f;
         return ditBytes + vaeBytes;
     }
@@ -176,9 +176,13 @@ public final class Generator implements AutoCloseable {
             throw new InvalidArgumentException("sampler", "dopri5 is not one of REPA's samplers (samplers.py): use euler, "
                     + "heun or euler-maruyama for " + dit.file().getFileName());
         }
-        if (!repa && r.guidanceInterval() != null) {
-            throw new InvalidArgumentException("guidanceInterval", "applies to REPA models only (REPA's samplers.py), not "
-                    + dit.name() + " (" + dit.file().getFileName() + ")");
+        if (!dit.family().isFlow() && r.guidanceInterval() != null) {
+            throw new InvalidArgumentException("guidanceInterval", "applies to flow models (SiT, REPA, LightningDiT) only, "
+                    + "not " + dit.name() + " (" + dit.file().getFileName() + ")");
+        }
+        if (repa && r.timeShift() != 0) {
+            throw new InvalidArgumentException("timeShift", "is not one of REPA's sampler settings (samplers.py): it "
+                    + "applies to SiT and LightningDiT models, not " + dit.file().getFileName());
         }
         for (int y : r.classes()) {
             if (y >= c.numClasses()) {
@@ -216,20 +220,34 @@ public final class Generator implements AutoCloseable {
         return new GenerationInfo(dit.file().getFileName().toString(), dit.sourceSha256(),
                 vae.file().getFileName().toString(), vae.sourceSha256(), r.seed(), r.sampler(), r.steps(),
                 r.respacing(), r.cfgScale(), guidedChannels(r), r.ddimEta(), ops.precision().label(), ops.name(), side, side,
-                guidanceInterval(r));
+                guidanceInterval(r), timeShift(r));
     }
 
-    /** REPA's guidance interval for {@code r}: the request's, else the model's default, else every step; null otherwise. */
+    /**
+     * A flow model's guidance interval for {@code r}: the request's, else the model's default, else (REPA, which
+     * always reports it) every step; null for DiT, and for a guided SiT-convention run at every step.
+     */
     private GuidanceInterval guidanceInterval(GenerationRequest r) {
-        if (dit.family() != ModelFamily.REPA) return null;
+        if (!dit.family().isFlow()) return null;
         if (r.guidanceInterval() != null) return r.guidanceInterval();
         GuidanceInterval stored = dit.generationDefaults().guidanceInterval();
-        return stored != null ? stored : GuidanceInterval.ALWAYS;
+        return stored != null ? stored : dit.family() == ModelFamily.REPA ? GuidanceInterval.ALWAYS : null;
     }
 
-    /** The scale the model guides with: REPA's samplers guide only when {@code cfg_scale > 1}. */
+    /**
+     * The timestep shift of {@code r}'s ODE grid: the request's, else the model's default, for euler, heun and
+     * dopri5 on SiT-convention models (LightningDiT's sample_ode); 1 (none) otherwise.
+     */
+    private double timeShift(GenerationRequest r) {
+        boolean ode = r.sampler().flow && r.sampler() != SamplerKind.EULER_MARUYAMA;
+        if (!ode || dit.family() == ModelFamily.REPA) return 1;
+        return r.timeShift() != 0 ? r.timeShift() : dit.generationDefaults().timeShift();
+    }
+
+    /** The scale the model guides with: REPA's samplers and LightningDiT's inference.py guide only when {@code cfg_scale > 1}. */
     private float modelScale(GenerationRequest r) {
-        return dit.family() == ModelFamily.REPA && !(r.cfgScale() > 1f) ? 1f : r.cfgScale();
+        boolean above1Only = dit.family() == ModelFamily.REPA || dit.family() == ModelFamily.LIGHTNINGDIT;
+        return above1Only && !(r.cfgScale() > 1f) ? 1f : r.cfgScale();
     }
 
     private int guidedChannels(GenerationRequest r) {
@@ -327,9 +345,13 @@ public final class Generator implements AutoCloseable {
         return new GenerationResult(images, latents, t1 - t0, t2 - t1, info, classLabels(), classes, indices);
     }
 
-    /** Images in the sampler's state: SiT's samplers integrate its doubled batch when guided (see GuidedDit). */
+    /**
+     * Images in the sampler's state: SiT's and LightningDiT's dopri5 integrates their doubled batch when guided, as
+     * its error norm covers it (see VelocityField); the other samplers' results do not depend on that second half.
+     */
     private int stateImages(GuidedDit model, GenerationRequest r) {
-        return r.sampler().flow && dit.family() == ModelFamily.SIT ? model.stateImages() : model.images();
+        boolean sitTransport = dit.family() == ModelFamily.SIT || dit.family() == ModelFamily.LIGHTNINGDIT;
+        return r.sampler() == SamplerKind.DOPRI5 && sitTransport ? model.stateImages() : model.images();
     }
 
     /** The initial state: x_T, twice over for a doubled flow state ({@code [z; z]}, as SiT's sample.py). */
@@ -347,11 +369,15 @@ public final class Generator implements AutoCloseable {
             GuidanceInterval g = info.guidanceInterval();
             return new RepaSampler(m, r.steps(), modelScale(r) > 1f, g.low(), g.high());
         }
+        // guidance at float32 times in [low, high], as LightningDiT's float32 comparison with cfg_interval_start
+        GuidanceInterval g = info.guidanceInterval();
+        float from = g == null ? Float.NEGATIVE_INFINITY : (float) g.low(), to = g == null ? Float.POSITIVE_INFINITY : (float) g.high();
+        double shift = info.timeShift();
         switch (r.sampler()) {
-            case EULER: return new FlowOdeSampler(r.steps(), false);
-            case HEUN: return new FlowOdeSampler(r.steps(), true);
-            case DOPRI5: return new Dopri5Sampler(r.steps());
-            case EULER_MARUYAMA: return new EulerMaruyamaSampler(r.steps());
+            case EULER: return new FlowOdeSampler(r.steps(), false, shift, from, to);
+            case HEUN: return new FlowOdeSampler(r.steps(), true, shift, from, to);
+            case DOPRI5: return new Dopri5Sampler(r.steps(), shift, from, to);
+            case EULER_MARUYAMA: return new EulerMaruyamaSampler(r.steps(), from, to);
             default: throw new IllegalArgumentException(r.sampler() + " is not a flow sampler");
         }
     }

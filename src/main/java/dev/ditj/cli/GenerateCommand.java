@@ -69,7 +69,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--steps", paramLabel = "N",
             description = "sampler steps, 1..1000 (default: the model's; else 250 ddpm, 50 ddim, 25 dpmpp2m); for SiT "
-                    + "the official num_steps, 2..1000: points of the time grid (default 250); for REPA samplers.py's "
+                    + "and LightningDiT the official num_steps, 2..1000: points of the time grid (default 250); for "
+                    + "REPA samplers.py's "
                     + "num_steps, 2..1000: Euler/Heun steps, or Euler-Maruyama steps with the drift-only last one")
     Integer steps;
 
@@ -95,10 +96,17 @@ final class GenerateCommand implements Callable<Integer> {
     String cfgChannels;
 
     @Option(names = "--guidance-interval", paramLabel = "LOW,HIGH",
-            description = "REPA: guide only at steps whose time t lies in [LOW, HIGH] (REPA's time: 1 = noise; "
-                    + "guidance_low/guidance_high of its samplers), one conditional pass elsewhere (default: the "
-                    + "model's, 0,0.7 for REPA)")
+            description = "flow models: guide only at model calls whose time t lies in [LOW, HIGH], in the model's own "
+                    + "time (REPA: 1 = noise, its guidance_low/guidance_high; SiT, LightningDiT: 0 = noise, "
+                    + "LightningDiT's cfg_interval_start S is S,1, open above 1), one conditional pass elsewhere (default: the "
+                    + "model's; 0,0.7 for REPA, 0.125,1 for LightningDiT)")
     String guidanceInterval;
+
+    @Option(names = "--time-shift", paramLabel = "S",
+            description = "SiT and LightningDiT ODE samplers (euler, heun, dopri5): LightningDiT's timestep shift of "
+                    + "the time grid, t' = S*t / (1 + (S-1)*t), S > 0, 1 = none (default: the model's; 0.3 for "
+                    + "LightningDiT)")
+    Double timeShift;
 
     @Option(names = "--noise", paramLabel = "Z.npy", description = "initial latent noise [N, C, I, I] instead of the seed's")
     Path noise;
@@ -210,6 +218,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (kind != null) b.sampler(kind);
         if (eta != null) b.ddimEta(eta);
         if (steps != null) b.steps(steps);
+        if (timeShift != null) b.timeShift(timeShift);
         return b;
     }
 
@@ -227,6 +236,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (cfgChannels != null) b.guidedChannels(parseChannels(cfgChannels, c));
         if (guidanceInterval != null) b.guidanceInterval(GuidanceInterval.parse(guidanceInterval));
+        if (timeShift != null) b.timeShift(timeShift);
         b.check();
         if (noise != null) b.initialNoise(Npys.readFloats(noise, "noise", ids.length, c, side, side).data());
         if (stepNoise != null) {
@@ -298,10 +308,12 @@ final class GenerateCommand implements Callable<Integer> {
         float[] steps = r.stepNoise() == null ? null
                 : gather(r.stepNoise(), positions, r.sampler().noiseSteps(r.steps()), n,
                         r.stepNoise().length / r.sampler().noiseSteps(r.steps()) / n);
-        return GenerationRequest.builder(classes).imageIndices(positions).seed(r.seed()).sampler(r.sampler())
-                .steps(r.steps()).respacing(r.respacing()).cfgScale(r.cfgScale()).guidedChannels(r.guidedChannels())
-                .ddimEta(r.ddimEta()).initialNoise(initial).stepNoise(steps).keepLatent(r.keepLatent())
-                .guidanceInterval(r.guidanceInterval()).build();
+        GenerationRequest.Builder b = GenerationRequest.builder(classes).imageIndices(positions).seed(r.seed())
+                .sampler(r.sampler()).steps(r.steps()).respacing(r.respacing()).cfgScale(r.cfgScale())
+                .guidedChannels(r.guidedChannels()).ddimEta(r.ddimEta()).initialNoise(initial).stepNoise(steps)
+                .keepLatent(r.keepLatent()).guidanceInterval(r.guidanceInterval());
+        if (r.timeShift() != 0) b.timeShift(r.timeShift());
+        return b.build();
     }
 
     /** Rows {@code positions} of each of {@code groups} blocks of {@code n} rows of {@code per} values. */

@@ -30,7 +30,7 @@ public final class Main {
             Map.entry("respacing", "--respacing"), Map.entry("cfgScale", "--cfg-scale"),
             Map.entry("guidedChannels", "--cfg-channels"), Map.entry("ddimEta", "--eta"),
             Map.entry("initialNoise", "--noise"), Map.entry("stepNoise", "--step-noise"),
-            Map.entry("guidanceInterval", "--guidance-interval"),
+            Map.entry("guidanceInterval", "--guidance-interval"), Map.entry("timeShift", "--time-shift"),
             Map.entry("batchSize", "--batch-size"), Map.entry("outDir", "--out-dir"), Map.entry("images", "--images"));
 
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "print the stack trace of an error")

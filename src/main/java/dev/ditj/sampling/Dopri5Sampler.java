@@ -13,7 +13,9 @@ import dev.ditj.tensor.Tensor;
  * sample at t = 1 from the fourth-order interpolant of the step that passes it. Stage states and the error estimate
  * are float32 (the tableau rounded to float32, times in float32, a stage ending at t₁ evaluated just below it), the
  * step-size control float64 on the host, which reads the state, the step's end and its error (3 latents per step).
- * {@code num_steps} (the points torchdiffeq reports on the way) does not change the sample.
+ * {@code num_steps} (the points torchdiffeq reports on the way) does not change the sample. LightningDiT's timestep
+ * shift maps the grid of those points, so it only moves its ends: 0 stays 0, and 1 becomes shifted(1), which float32
+ * rounding can leave just below 1 (e.g. 0.99999976 for s = 0.1), where the official run then ends.
  */
 public final class Dopri5Sampler extends FlowSampler {
     public static final double ATOL = 1e-6, RTOL = 1e-3;
@@ -34,18 +36,29 @@ public final class Dopri5Sampler extends FlowSampler {
             -2691868925. / 45128329728. / 2, 187940372067. / 1594534317056. / 2, -1776094331. / 19743644256. / 2,
             11237099. / 235043384. / 2);
 
+    private final double shift;
+
     public Dopri5Sampler(int numSteps) {
-        super(numSteps);
+        this(numSteps, 1, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY);
+    }
+
+    /**
+     * @param shift     the timestep shift s (1 = none)
+     * @param guideFrom guidance only for guideFrom ≤ t ≤ guideTo (see {@link FlowSampler})
+     */
+    public Dopri5Sampler(int numSteps, double shift, float guideFrom, float guideTo) {
+        super(numSteps, guideFrom, guideTo);
+        this.shift = shift;
     }
 
     @Override
     public void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener) {
-        float[] grid = timeGrid(0f, 1f, numSteps);
+        float[] grid = shifted(timeGrid(0f, 1f, numSteps), shift);
         double t = grid[0], end = grid[numSteps - 1];
         Tensor[] k = new Tensor[7];
         try (Tensor y1 = like(ops, x); Tensor err = like(ops, x)) {
             for (int i = 0; i < k.length; i++) k[i] = like(ops, x);
-            model.velocity(x, (float) t, k[0]);
+            velocity(model, x, (float) t, k[0]);
             double h = firstStep(ops, model, x, k[0], t, y1, k[1]);
             for (int attempt = 0; ; attempt++) {
                 if (attempt == MAX_ATTEMPTS || !(t + h > t)) {
@@ -60,7 +73,7 @@ public final class Dopri5Sampler extends FlowSampler {
                         if (BETA[i][j] != 0f) ops.scaledAdd(y1, 1f, y1, BETA[i][j] * dt, k[j]);
                     }
                     float ti = ALPHA[i] == 1f ? Math.nextDown(t1f) : t0f + ALPHA[i] * dt;
-                    model.velocity(y1, ti, k[i + 1]);
+                    velocity(model, y1, ti, k[i + 1]);
                 }
                 combination(ops, err, k, C_ERROR, dt, null);
                 double ratio = errorRatio(ops.read(err), ops.read(x), ops.read(y1));
@@ -91,14 +104,14 @@ public final class Dopri5Sampler extends FlowSampler {
     }
 
     /** torchdiffeq's _select_initial_step (Hairer, Nørsett, Wanner II.4) for order 4; uses y1 and f1 as scratch. */
-    private static double firstStep(Ops ops, VelocityField model, Tensor y0, Tensor f0, double t0, Tensor y1, Tensor f1) {
+    private double firstStep(Ops ops, VelocityField model, Tensor y0, Tensor f0, double t0, Tensor y1, Tensor f1) {
         float[] y = ops.read(y0), f = ops.read(f0);
         double[] scale = new double[y.length];
         for (int i = 0; i < y.length; i++) scale[i] = ATOL + Math.abs(y[i]) * RTOL;
         double d0 = rms(y, null, scale), d1 = rms(f, null, scale);
         double h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : 0.01 * d0 / d1;
         ops.scaledAdd(y1, 1f, y0, (float) h0, f0);
-        model.velocity(y1, (float) (t0 + h0), f1);
+        velocity(model, y1, (float) (t0 + h0), f1);
         double d2 = rms(ops.read(f1), f, scale) / h0;
         double h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : Math.pow(0.01 / Math.max(d1, d2), 1.0 / 5);
         return Math.min(100 * h0, h1);

@@ -20,6 +20,11 @@ public final class EulerMaruyamaSampler extends FlowSampler {
         super(numSteps);
     }
 
+    /** Guidance only for guideFrom ≤ t ≤ guideTo (see {@link FlowSampler}). */
+    public EulerMaruyamaSampler(int numSteps, float guideFrom, float guideTo) {
+        super(numSteps, guideFrom, guideTo);
+    }
+
     @Override
     public int noiseSteps() {
         return numSteps - 1;
@@ -38,7 +43,7 @@ public final class EulerMaruyamaSampler extends FlowSampler {
         try (Tensor v = like(ops, x); Tensor z = n == m ? null : like(ops, x); Tensor first = ops.view(x, half);
              Sampler.StepNoise steps = new Sampler.StepNoise(ops, first, noise, needed)) {
             for (int i = 0; i + 1 < numSteps; i++) {
-                model.velocity(x, t[i], v);
+                velocity(model, x, t[i], v);
                 update(ops, x, v, t[i], dt);
                 Tensor zi = steps.of(i);
                 if (z != null) {    // the doubled state: the same noise for both halves (the second is never used)
@@ -50,7 +55,7 @@ public final class EulerMaruyamaSampler extends FlowSampler {
                 ops.scaledAdd(x, 1f, x, (float) (Math.sqrt(2.0 * w) * Math.sqrt(dt)), zi);
                 progress(listener, (i + 1.0) / numSteps, numSteps);
             }
-            model.velocity(x, end, v);
+            velocity(model, x, end, v);
             update(ops, x, v, end, LAST_STEP);
             progress(listener, 1, numSteps);
         }

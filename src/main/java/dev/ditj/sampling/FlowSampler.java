@@ -7,13 +7,34 @@ import dev.ditj.tensor.Tensor;
  * A flow-matching sampler for velocity models (SiT: time t in [0, 1], t = 0 noise, x_t = t·x + (1 - t)·ε), run
  * through {@link Ops} in place on the state (see {@link VelocityField}), which holds the noise at t = 0 and the
  * sample at the end. {@code numSteps} is the official {@code num_steps}: the points of the time grid, ends included.
+ * Guidance applies at model calls whose float32 time t has {@code guideFrom ≤ t ≤ guideTo}, elsewhere one
+ * conditional pass: LightningDiT's {@code forward_with_cfg} drops guidance when {@code t < cfg_interval_start}, a
+ * float32 comparison (torch casts the Python float to the tensor's dtype), so the interval [start, 1]. An interval
+ * that reaches an end of time (guideFrom ≤ 0, guideTo ≥ 1) is open there: dopri5's stages past t = 1 stay guided,
+ * as LightningDiT's have no upper bound.
  */
 public abstract class FlowSampler {
     protected final int numSteps;
+    private final float guideFrom, guideTo;
 
     protected FlowSampler(int numSteps) {
+        this(numSteps, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY);
+    }
+
+    protected FlowSampler(int numSteps, float guideFrom, float guideTo) {
         if (numSteps < 2) throw new IllegalArgumentException("flow samplers need num_steps >= 2, got " + numSteps);
         this.numSteps = numSteps;
+        this.guideFrom = guideFrom <= 0 ? Float.NEGATIVE_INFINITY : guideFrom;
+        this.guideTo = guideTo >= 1 ? Float.POSITIVE_INFINITY : guideTo;
+    }
+
+    /** The model's velocity at t: guided inside the interval, else the conditional one. */
+    protected final void velocity(VelocityField model, Tensor x, float t, Tensor out) {
+        if (t >= guideFrom && t <= guideTo) {
+            model.velocity(x, t, out);
+        } else {
+            model.conditionalVelocity(x, t, out);
+        }
     }
 
     /** The official num_steps; progress is reported in these units, in proportion to the time integrated. */
@@ -32,6 +53,22 @@ public abstract class FlowSampler {
     /** torch.linspace(start, end, n) in float32, as the official samplers build their time grids. */
     static float[] timeGrid(float start, float end, int n) {
         return DpmSolverSchedule.torchLinspace(start, end, n);
+    }
+
+    /**
+     * LightningDiT's timestep shift of a grid ({@code transport/integrators.py}, for {@code timestep_shift > 0}):
+     * {@code t' = s·t / (1 + (s - 1)·t)}, in the official float32 tensor arithmetic ({@code s} and {@code s - 1}
+     * are Python floats, rounded to float32 when they meet the tensor). s = 1 leaves the grid as it is.
+     */
+    static float[] shifted(float[] grid, double shift) {
+        float s = (float) shift, sMinus1 = (float) (shift - 1.0);
+        float[] out = new float[grid.length];
+        for (int i = 0; i < grid.length; i++) {
+            float numerator = s * grid[i];
+            float denominator = 1f + sMinus1 * grid[i];
+            out[i] = numerator / denominator;
+        }
+        return out;
     }
 
     static void progress(StepListener listener, double fraction, int total) {

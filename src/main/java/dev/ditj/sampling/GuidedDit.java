@@ -12,11 +12,11 @@ import dev.ditj.tensor.Tensor;
  * conditional ones. With 3 guided channels this is bit-identical, for the kept half, to the official
  * {@code forward_with_cfg}; with all C channels it is diffusers' DiTPipeline.
  *
- * <p>For a flow model (SiT) it is the {@link VelocityField} of SiT's sample.py: guided, the state is the official
- * doubled batch {@code [x; x']} (only its first half is fed to the model, as forward_with_cfg does) and the velocity
- * is forward_with_cfg's whole output, the learned-sigma half dropped as SiT's forward does. REPA's samplers pass z
- * alone ({@code [N, ...]}, see {@link VelocityField}) and get N guided velocities, or N conditional ones from a
- * pass over N images (its buffers made on first use).
+ * <p>For a flow model it is the {@link VelocityField} of SiT's sample.py and LightningDiT's inference.py: on the
+ * official doubled state {@code [x; x']} (only its first half is fed to the model, as forward_with_cfg does) the
+ * velocity is forward_with_cfg's whole output, the learned-sigma half dropped as SiT's forward does; on z alone
+ * ({@code [N, ...]}, see {@link VelocityField}) N guided velocities, or N conditional ones from a pass over N images
+ * (its buffers made on first use).
  */
 public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
     private final Dit dit;
@@ -107,6 +107,11 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
             return;
         }
         int s = dit.config().inputSize();
+        if (x.dim(0) == batch) {    // the doubled state: forward_with_cfg's output with its guidance switched off
+            velocity(x, t, out);    // (computes the guided channels too; overwritten below)
+            unguidedDoubled(out);
+            return;
+        }
         if (conditional == null) {
             conditional = dit.workspace(images);
             conditionalTimes = ops.alloc(Shape.of(images));
@@ -122,6 +127,21 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         } else {
             dit.forward(conditional, x, conditionalTimes, conditionalLabels, conditionalOutput);
             ops.cfgCombine(out, conditionalOutput, 0, 1f);
+        }
+    }
+
+    /**
+     * Replaces the guided channels of the doubled velocity {@code out [2N, C, ...]} (just made by {@link #run} from
+     * the model output still in {@link #output}) by the conditional ones: rows b and N + b take channels
+     * {@code c < guidedChannels} of conditional row b; the rest keep the model's values, as LightningDiT's
+     * {@code half_eps = cond_eps}.
+     */
+    private void unguidedDoubled(Tensor out) {
+        ops.cfgCombine(out, output, 0, 1f);
+        long plane = (long) dit.config().inputSize() * dit.config().inputSize(), perImage = channels() * plane;
+        int g = Math.min(guidedChannels, channels());
+        for (int b = 0; b < images; b++) {
+            ops.copy(out, (images + b) * perImage, out, b * perImage, g * plane);
         }
     }
 

@@ -92,13 +92,15 @@ class RepaCliTest {
                 "--guidance-interval", "0.7,0.2", "-o", tmp.resolve("c.png").toString());
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("--guidance-interval must be two finite times LOW <= HIGH"), r.err());
-        // the interval is REPA's: refused for a SiT
-        Path sit = tmp.resolve("sit.safetensors");
-        assertEquals(0, ditj("convert", f("sit_t.pt"), "-o", sit.toString(), "--num-heads", "2", "--family", "sit").code());
-        r = ditj("generate", "--model", sit.toString(), "--vae", vae.toString(), "--class", "3",
+        // the interval is the flow models': refused for a DiT; LightningDiT's time shift is not one of REPA's settings
+        r = ditj("generate", "--model", TestModels.ditA().toString(), "--vae", vae.toString(), "--class", "3",
                 "--guidance-interval", "0,0.7", "-o", tmp.resolve("d.png").toString());
         assertEquals(2, r.code(), r.err());
-        assertTrue(r.err().contains("--guidance-interval applies to REPA models only"), r.err());
-        for (String p : new String[] {"a.png", "b.png", "c.png", "d.png"}) assertTrue(Files.notExists(tmp.resolve(p)), p);
+        assertTrue(r.err().contains("--guidance-interval applies to flow models (SiT, REPA, LightningDiT) only"), r.err());
+        r = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "3", "--sampler", "euler",
+                "--time-shift", "0.3", "-o", tmp.resolve("e.png").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--time-shift is not one of REPA's sampler settings"), r.err());
+        for (String p : new String[] {"a.png", "b.png", "c.png", "d.png", "e.png"}) assertTrue(Files.notExists(tmp.resolve(p)), p);
     }
 }

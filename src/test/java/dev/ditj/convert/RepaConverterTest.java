@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -112,5 +113,41 @@ class RepaConverterTest {
         assertTrue(assertThrows(CheckpointException.class, () -> Converter.convert(posix, tmp.resolve("f.safetensors"),
                 family(null))).getMessage().contains("refusing pickle global 'posix.system'"));
         assertTrue(Files.notExists(tmp.resolve("e.safetensors")) && Files.notExists(tmp.resolve("f.safetensors")));
+    }
+
+    /**
+     * The released REPA SiT-XL/2 (generate.py's model: input_size 32, encoder_depth 8, one projector for DINOv2-B,
+     * z_dims [768]; fused_attn and qk_norm off): the official models/sit.py builds 298 tensors of 683,242,512 values
+     * (= parameters()), 6 of them (8,131,328 values) the projector MLP after block 7, which the converter drops;
+     * the 292 it keeps (675,111,184 values) are SiT-XL/2's without learned sigma. Measured with
+     * make_repa_testdata.py's imports, torch 1.13; names, order and shapes of all but blocks 1..27 below.
+     */
+    @Test
+    void fullSizeXl2HasTheOfficialStateDictWithoutItsProjectors() {
+        DitConfig xl = new DitConfig(4, 32, 2, 1152, 28, 16, 4.0, 1000, false);
+        assertEquals("REPA-XL/2", xl.familyName(ModelFamily.REPA));
+        Map<String, int[]> e = Converter.expectedTensors(xl);
+        assertEquals(298 - 6, e.size());
+        assertEquals(683_242_512L - 8_131_328L, StateDicts.values(e));
+        String projectors = "projectors.0.0.weight [2048, 1152], projectors.0.0.bias [2048], projectors.0.2.weight "
+                + "[2048, 2048], projectors.0.2.bias [2048], projectors.0.4.weight [768, 2048], projectors.0.4.bias [768]";
+        long projectorValues = 0;
+        for (String t : projectors.split("(?<=]), ")) {
+            assertTrue(t.startsWith(Converter.REPA_PROJECTORS), t);
+            projectorValues += java.util.Arrays.stream(t.replaceAll(".*\\[|]", "").split(", "))
+                    .mapToLong(Long::parseLong).reduce(1, (a, b) -> a * b);
+        }
+        assertEquals(8_131_328L, projectorValues);
+        String kept = "pos_embed [1, 256, 1152], x_embedder.proj.weight [1152, 4, 2, 2], x_embedder.proj.bias [1152], "
+                + "t_embedder.mlp.0.weight [1152, 256], t_embedder.mlp.0.bias [1152], "
+                + "t_embedder.mlp.2.weight [1152, 1152], t_embedder.mlp.2.bias [1152], "
+                + "y_embedder.embedding_table.weight [1001, 1152], blocks.0.attn.qkv.weight [3456, 1152], "
+                + "blocks.0.attn.qkv.bias [3456], blocks.0.attn.proj.weight [1152, 1152], "
+                + "blocks.0.attn.proj.bias [1152], blocks.0.mlp.fc1.weight [4608, 1152], blocks.0.mlp.fc1.bias [4608], "
+                + "blocks.0.mlp.fc2.weight [1152, 4608], blocks.0.mlp.fc2.bias [1152], "
+                + "blocks.0.adaLN_modulation.1.weight [6912, 1152], blocks.0.adaLN_modulation.1.bias [6912], "
+                + "final_layer.linear.weight [16, 1152], final_layer.linear.bias [16], "
+                + "final_layer.adaLN_modulation.1.weight [2304, 1152], final_layer.adaLN_modulation.1.bias [2304]";
+        assertEquals(kept, StateDicts.outsideRepeatedBlocks(e));
     }
 }

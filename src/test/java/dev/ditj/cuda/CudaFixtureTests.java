@@ -9,6 +9,7 @@ import dev.ditj.sampling.DdimSampler;
 import dev.ditj.sampling.DdpmSampler;
 import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
+import dev.ditj.sampling.LightningDitChains;
 import dev.ditj.sampling.NoiseSource;
 import dev.ditj.sampling.RepaChains;
 import dev.ditj.sampling.Sampler;
@@ -104,6 +105,15 @@ abstract class CudaFixtureTests {
         RepaChains.heun(ops, RepaChains.CHAIN);
         RepaChains.eulerMaruyama(ops, RepaChains.CHAIN);
         RepaChains.eulerUnguided(ops, RepaChains.CHAIN);
+    }
+
+    /** LightningDiT: shifted Euler, Heun and dopri5 chains with its guidance interval (see LightningDitChains). */
+    @Test
+    void lightningDitSamplers() {
+        LightningDitChains.euler(ops, SitChains.CHAIN);
+        LightningDitChains.heun(ops, SitChains.CHAIN);
+        LightningDitChains.dopri5(ops, SitChains.CHAIN);
+        LightningDitChains.eulerUnguided(ops, SitChains.CHAIN);
     }
 
     @Test
