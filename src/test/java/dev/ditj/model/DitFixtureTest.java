@@ -1,32 +1,17 @@
 package dev.ditj.model;
 
 import dev.ditj.Compare;
+import dev.ditj.CpuBackendTest;
 import dev.ditj.TestModels;
 import dev.ditj.api.DitModel;
-import dev.ditj.cpu.CpuOps;
 import dev.ditj.tensor.HostTensor;
-import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The DiT forward against the official PyTorch model (float64 reference, fixtures/README.md). */
-class DitFixtureTest {
+class DitFixtureTest extends CpuBackendTest {
     private static final double TOLERANCE = 1e-5;
-    private static Ops ops;
-
-    @BeforeAll
-    static void setUp() {
-        ops = new CpuOps();
-    }
-
-    @AfterAll
-    static void tearDown() {
-        ops.close();
-    }
-
     @Test
     void timestepFrequenciesMatchPyTorch() {
         HostTensor expected = TestModels.floats("dit_a_forward_tfreq.npy");

@@ -1,8 +1,6 @@
 package dev.ditj.sampling;
 
-import dev.ditj.cpu.CpuOps;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.ditj.CpuBackendTest;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -13,19 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * ({@link LightningDitChains}; the CUDA kernels run the same chains in CudaFixtureTests, on the emulator in every
  * build), and the shifted grid itself against the official float32 tensor arithmetic.
  */
-class LightningDitSamplerFixtureTest {
-    private static CpuOps ops;
-
-    @BeforeAll
-    static void setUp() {
-        ops = new CpuOps();
-    }
-
-    @AfterAll
-    static void tearDown() {
-        ops.close();
-    }
-
+class LightningDitSamplerFixtureTest extends CpuBackendTest {
     @Test
     void shiftedEulerWithGuidanceInterval() {
         LightningDitChains.euler(ops, SitChains.CHAIN);

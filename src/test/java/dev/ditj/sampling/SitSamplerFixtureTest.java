@@ -1,27 +1,13 @@
 package dev.ditj.sampling;
 
-import dev.ditj.cpu.CpuOps;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.ditj.CpuBackendTest;
 import org.junit.jupiter.api.Test;
 
 /**
  * SiT's forward and its four samplers on the CPU backend against the official code ({@link SitChains}; the CUDA
  * kernels run the same checks in CudaFixtureTests, on the emulator in every build).
  */
-class SitSamplerFixtureTest {
-    private static CpuOps ops;
-
-    @BeforeAll
-    static void setUp() {
-        ops = new CpuOps();
-    }
-
-    @AfterAll
-    static void tearDown() {
-        ops.close();
-    }
-
+class SitSamplerFixtureTest extends CpuBackendTest {
     @Test
     void forwardMatchesTheOfficialVelocity() {
         SitChains.forward(ops, SitChains.FORWARD);
