@@ -9,6 +9,7 @@ import dev.ditj.model.Dit;
 import dev.ditj.sampling.DdimSampler;
 import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
+import dev.ditj.sampling.LightningDitChains;
 import dev.ditj.sampling.NoiseSource;
 import dev.ditj.sampling.RepaChains;
 import dev.ditj.sampling.SitChains;
@@ -79,6 +80,32 @@ class CudaBf16FixtureEmuTest {
         try (EmulatedDevice device = new EmulatedDevice(); CudaOps ops = new CudaOps(device, "emu-bf16", Precision.BF16)) {
             RepaChains.forward(ops, BOUND);
             RepaChains.eulerMaruyama(ops, BOUND);
+        }
+    }
+
+    /**
+     * LightningDiT (lightningdit_t: RMSNorm, SwiGLU, rotary q/k, patch 1) in BF16: the forward and forward_with_cfg, and
+     * the shifted Euler chain with its guidance interval, bound {@link #BOUND} as SiT's. Its own layers run float32
+     * kernels whose outputs are rounded to bf16 where a tensor-core GEMM reads them.
+     */
+    @Test
+    void lightningDitForwardAndShiftedEulerInBf16() {
+        EmulatedDevice device = new EmulatedDevice();
+        try (CudaOps ops = new CudaOps(device, "emu-bf16", Precision.BF16);
+             DitModel m = DitModel.load(TestModels.lightningditT(), ops)) {
+            HostTensor v = m.velocity(TestModels.floats("lightningdit_t_forward_x.npy"),
+                    TestModels.floats("lightningdit_t_forward_t.npy").data(), TestModels.ints("lightningdit_t_forward_y.npy"));
+            double e = Compare.assertRelL2(v.data(), TestModels.floats("lightningdit_t_forward_out.npy").data(), BOUND,
+                    "bf16 lightningdit_t forward");
+            HostTensor g = m.velocityWithCfg(TestModels.floats("lightningdit_t_cfg_x.npy"),
+                    TestModels.floats("lightningdit_t_cfg_t.npy").data(), TestModels.ints("lightningdit_t_cfg_y.npy"), 6.7f);
+            double c = Compare.assertRelL2(g.data(), TestModels.floats("lightningdit_t_cfg_out.npy").data(), BOUND,
+                    "bf16 lightningdit_t forward_with_cfg");
+            assertTrue(e > 1e-4 && c > 1e-4, "bf16 linears cannot match float32 this closely: " + e + ", " + c);
+            for (String k : new String[] {"modulated_rmsnorm_f32", "swiglu_f32", "rotary_qk_f32"}) {
+                assertTrue(device.statsByKernel().containsKey(k), k + " did not run: " + device.statsByKernel().keySet());
+            }
+            LightningDitChains.euler(ops, BOUND);
         }
     }
 
