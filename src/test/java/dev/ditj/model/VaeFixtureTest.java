@@ -10,6 +10,7 @@ import dev.ditj.image.Pixels;
 import dev.ditj.tensor.DType;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
+import dev.ditj.tensor.Shape;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,6 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * VAE decode against diffusers' AutoencoderKL, for the diffusers, LDM and full-SD-checkpoint layouts, and against
@@ -59,6 +61,67 @@ class VaeFixtureTest {
                 System.arraycopy(Pixels.toRgb8(out.data(), i * per, 3, 64, 64), 0, actual, i * per, per);
             }
             Compare.assertPixels(actual, expected, 0.001, "pixels " + source);
+        }
+    }
+
+    /** vae_decode_pixels.npy (uint8 [2, 64, 64, 3]) as the encoder's input: [2, 3, 64, 64] in [-1, 1]. */
+    static HostTensor encoderInput() {
+        byte[] px = TestModels.bytes("vae_decode_pixels.npy");
+        int per = 3 * 64 * 64;
+        float[] x = new float[2 * per];
+        for (int i = 0; i < 2; i++) {
+            Pixels.fromRgb8(java.util.Arrays.copyOfRange(px, i * per, (i + 1) * per), 64, 64, x, i * per);
+        }
+        return new HostTensor(Shape.of(2, 3, 64, 64), x);
+    }
+
+    /**
+     * Encoder against diffusers' AutoencoderKL.encode for every layout (its weights are in all four checkpoints): the
+     * diagonal Gaussian's mean and clamped logvar, and the latent in the DiT's space (mean · 0.18215).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"vae_tiny_diffusers", "vae_tiny_diffusers/diffusion_pytorch_model.bin", "vae_tiny_ldm.ckpt",
+            "sd_full_tiny.ckpt"})
+    void encodeMatchesDiffusers(String source, @TempDir Path tmp) {
+        Path converted = tmp.resolve("vae.safetensors");
+        Path config = source.equals("vae_tiny_diffusers") ? null : TestModels.vaeTinyConfig();
+        Converter.Report r = Converter.convert(Fixtures.file(source), converted, new Converter.Options(DType.F32, 0, config, null));
+        assertEquals("encoder and decoder", r.vaeParts());
+        try (VaeModel vae = VaeModel.load(converted, ops)) {
+            VaeModel.Encoded e = vae.encode(encoderInput(), null);
+            float[] expected = TestModels.floats("vae_encode_moments.npy").data();
+            Compare.assertRelL2(e.distribution().moments().data(), expected, 1e-5, "moments " + source);
+            float[] mean = e.distribution().mean().data(), latent = e.latent().data();
+            assertArrayEquals(new int[] {2, 4, 8, 8}, e.latent().shape().dims());
+            float[] scaled = new float[mean.length];
+            for (int i = 0; i < mean.length; i++) scaled[i] = (float) (mean[i] * 0.18215);
+            Compare.assertRelL2(latent, scaled, 1e-7, "latent " + source);
+        }
+    }
+
+    /** encode → decode (the mean, then the decoder) against diffusers' {@code vae(x, sample_posterior=False)}. */
+    @Test
+    void roundTripMatchesDiffusers() {
+        try (VaeModel vae = VaeModel.load(TestModels.vaeTiny(), ops)) {
+            HostTensor x = encoderInput();
+            HostTensor first = new HostTensor(Shape.of(1, 3, 64, 64), java.util.Arrays.copyOf(x.data(), 3 * 64 * 64));
+            HostTensor out = vae.decode(vae.encode(first, null).latent());
+            Compare.assertRelL2(out.data(), TestModels.floats("vae_encode_recon.npy").data(), 1e-5, "round trip");
+        }
+    }
+
+    /** --sample: mean + exp(logvar / 2) · ε with ε the seeded noise, then normalised; the same seed, the same latent. */
+    @Test
+    void sampleIsMeanPlusStdTimesSeededNoise() {
+        try (VaeModel vae = VaeModel.load(TestModels.vaeTiny(), ops)) {
+            VaeModel.Encoded a = vae.encode(encoderInput(), dev.ditj.sampling.NoiseSource.seeded(7));
+            VaeModel.Encoded b = vae.encode(encoderInput(), dev.ditj.sampling.NoiseSource.seeded(7));
+            assertArrayEquals(a.latent().data(), b.latent().data());
+            float[] eps = new float[2 * 4 * 8 * 8];
+            dev.ditj.sampling.NoiseSource.seeded(7).initial(eps, 2, 4 * 8 * 8);
+            float[] m = a.distribution().mean().data(), lv = a.distribution().logvar().data(), want = new float[eps.length];
+            for (int i = 0; i < eps.length; i++) want[i] = (float) ((m[i] + Math.exp(0.5 * lv[i]) * eps[i]) * 0.18215);
+            Compare.assertRelL2(a.latent().data(), want, 1e-6, "sample");
         }
     }
 
