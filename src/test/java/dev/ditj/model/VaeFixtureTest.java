@@ -137,4 +137,27 @@ class VaeFixtureTest {
             Compare.assertRelL2(out.data(), TestModels.floats("vavae_t_decode_out.npy").data(), 1e-5, "vavae_t decode");
         }
     }
+
+    /**
+     * VA-VAE (vavae_t) encoder against the official tokenizer/autoencoder.py: attention after each ResNet block of the
+     * lowest down level (attn_resolutions (16,)); 2 images of 32x48 -> 2x3 latents of 32 channels; the latent
+     * normalised with latents_stats.pt as LightningDiT's dataset does ((mean - m) / std, multiplier 1).
+     */
+    @Test
+    void vavaeEncodeMatchesTheOfficialTokenizer() {
+        byte[] px = TestModels.bytes("vavae_t_encode_pixels.npy");
+        int per = 3 * 32 * 48;
+        float[] x = new float[2 * per];
+        for (int i = 0; i < 2; i++) Pixels.fromRgb8(java.util.Arrays.copyOfRange(px, i * per, (i + 1) * per), 32, 48, x, i * per);
+        try (VaeModel vae = VaeModel.load(TestModels.vavaeTiny(), ops)) {
+            VaeModel.Encoded e = vae.encode(new HostTensor(Shape.of(2, 3, 32, 48), x), null);
+            assertArrayEquals(new int[] {2, 32, 2, 3}, e.latent().shape().dims());
+            Compare.assertRelL2(e.distribution().moments().data(), TestModels.floats("vavae_t_encode_moments.npy").data(),
+                    1e-5, "vavae_t encode");
+            double[] m = vae.config().latentsMean(), s = vae.config().latentsStd();
+            float[] mean = e.distribution().mean().data(), want = new float[mean.length];
+            for (int i = 0; i < mean.length; i++) want[i] = (float) ((mean[i] - m[i / 6 % 32]) / s[i / 6 % 32]);
+            Compare.assertRelL2(e.latent().data(), want, 1e-7, "vavae_t latent");
+        }
+    }
 }
