@@ -98,6 +98,24 @@ class CudaBf16FixtureEmuTest {
         }
     }
 
+    /**
+     * The VAE encoder in BF16 (vae_tiny: 2 images of 64x64 to 8x8 latents; vavae_t: 2 of 32x48 to 2x3, attention in
+     * its lowest down level): the raw moments [mean, logvar], bound {@link #VAE_BOUND} as the decoder's.
+     */
+    @Test
+    void vaeEncodeInBf16() {
+        try (EmulatedDevice device = new EmulatedDevice(); CudaOps ops = new CudaOps(device, "emu-bf16", Precision.BF16);
+             VaeModel v = VaeModel.load(TestModels.vaeTiny(), ops); VaeModel va = VaeModel.load(TestModels.vavaeTiny(), ops)) {
+            for (String[] c : new String[][] {{"vae", "vae_decode_pixels.npy", "vae_encode_moments.npy"},
+                    {"vavae", "vavae_t_encode_pixels.npy", "vavae_t_encode_moments.npy"}}) {
+                VaeModel m = c[0].equals("vae") ? v : va;
+                HostTensor moments = m.encode(TestModels.encoderInput(c[1]), null).distribution().moments();
+                double e = Compare.assertRelL2(moments.data(), TestModels.floats(c[2]).data(), VAE_BOUND, "bf16 " + c[0] + " encode");
+                assertTrue(e > 1e-4, "bf16 activations cannot match float32 this closely: " + e);
+            }
+        }
+    }
+
     /** VA-VAE (vavae_t) in BF16: the up-level attention blocks on channel-last bf16 activations. */
     @Test
     void vavaeDecodeInBf16() {

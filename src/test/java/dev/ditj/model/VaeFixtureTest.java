@@ -64,15 +64,8 @@ class VaeFixtureTest {
         }
     }
 
-    /** vae_decode_pixels.npy (uint8 [2, 64, 64, 3]) as the encoder's input: [2, 3, 64, 64] in [-1, 1]. */
     static HostTensor encoderInput() {
-        byte[] px = TestModels.bytes("vae_decode_pixels.npy");
-        int per = 3 * 64 * 64;
-        float[] x = new float[2 * per];
-        for (int i = 0; i < 2; i++) {
-            Pixels.fromRgb8(java.util.Arrays.copyOfRange(px, i * per, (i + 1) * per), 64, 64, x, i * per);
-        }
-        return new HostTensor(Shape.of(2, 3, 64, 64), x);
+        return TestModels.encoderInput("vae_decode_pixels.npy");
     }
 
     /**
@@ -145,12 +138,8 @@ class VaeFixtureTest {
      */
     @Test
     void vavaeEncodeMatchesTheOfficialTokenizer() {
-        byte[] px = TestModels.bytes("vavae_t_encode_pixels.npy");
-        int per = 3 * 32 * 48;
-        float[] x = new float[2 * per];
-        for (int i = 0; i < 2; i++) Pixels.fromRgb8(java.util.Arrays.copyOfRange(px, i * per, (i + 1) * per), 32, 48, x, i * per);
         try (VaeModel vae = VaeModel.load(TestModels.vavaeTiny(), ops)) {
-            VaeModel.Encoded e = vae.encode(new HostTensor(Shape.of(2, 3, 32, 48), x), null);
+            VaeModel.Encoded e = vae.encode(TestModels.encoderInput("vavae_t_encode_pixels.npy"), null);
             assertArrayEquals(new int[] {2, 32, 2, 3}, e.latent().shape().dims());
             Compare.assertRelL2(e.distribution().moments().data(), TestModels.floats("vavae_t_encode_moments.npy").data(),
                     1e-5, "vavae_t encode");
