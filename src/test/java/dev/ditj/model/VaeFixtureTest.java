@@ -1,12 +1,15 @@
 package dev.ditj.model;
 
 import dev.ditj.Compare;
+import dev.ditj.DitjException;
 import dev.ditj.Fixtures;
 import dev.ditj.TestModels;
 import dev.ditj.api.VaeModel;
 import dev.ditj.convert.Converter;
 import dev.ditj.cpu.CpuOps;
 import dev.ditj.image.Pixels;
+import dev.ditj.io.RawTensor;
+import dev.ditj.io.SafeTensors;
 import dev.ditj.tensor.DType;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
@@ -19,9 +22,14 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * VAE decode against diffusers' AutoencoderKL, for the diffusers, LDM and full-SD-checkpoint layouts, and against
@@ -147,6 +155,39 @@ class VaeFixtureTest {
             float[] mean = e.distribution().mean().data(), want = new float[mean.length];
             for (int i = 0; i < mean.length; i++) want[i] = (float) ((mean[i] - m[i / 6 % 32]) / s[i / 6 % 32]);
             Compare.assertRelL2(e.latent().data(), want, 1e-7, "vavae_t latent");
+        }
+    }
+
+    /**
+     * diffusers files from before its attention rename (query/key/value/proj_attn, in the encoder too) convert to the
+     * same encoder; a checkpoint that holds only part of the encoder converts to a decoder-only file that says so.
+     */
+    @Test
+    void oldAttentionNamesAndAPartialEncoder(@TempDir Path tmp) {
+        Map<String, RawTensor> old = new LinkedHashMap<>(), partial = new LinkedHashMap<>();
+        try (SafeTensors.Reader r = SafeTensors.open(Fixtures.file("vae_tiny_diffusers/diffusion_pytorch_model.safetensors"))) {
+            for (String n : r.names()) {
+                old.put(n.replace(".to_q.", ".query.").replace(".to_k.", ".key.").replace(".to_v.", ".value.")
+                        .replace(".to_out.0.", ".proj_attn."), r.get(n));
+                if (!n.startsWith("encoder.conv_out.")) partial.put(n, r.get(n));
+            }
+        }
+        assertTrue(old.containsKey("encoder.mid_block.attentions.0.query.weight"));
+        Path oldFile = tmp.resolve("old.safetensors"), partialFile = tmp.resolve("partial.safetensors");
+        SafeTensors.write(oldFile, old, Map.of());
+        SafeTensors.write(partialFile, partial, Map.of());
+        Converter.Options options = new Converter.Options(DType.F32, 0, TestModels.vaeTinyConfig(), null);
+        Converter.convert(oldFile, tmp.resolve("old-vae.safetensors"), options);
+        try (VaeModel vae = VaeModel.load(tmp.resolve("old-vae.safetensors"), ops)) {
+            Compare.assertRelL2(vae.encode(encoderInput(), null).distribution().moments().data(),
+                    TestModels.floats("vae_encode_moments.npy").data(), 1e-5, "moments, old attention names");
+        }
+        Converter.Report r = Converter.convert(partialFile, tmp.resolve("dec.safetensors"), options);
+        assertEquals("decoder only (the checkpoint holds 72 of the encoder's 74 tensors; dropped)", r.vaeParts());
+        try (VaeModel vae = VaeModel.load(tmp.resolve("dec.safetensors"), ops)) {
+            assertFalse(vae.hasEncoder());
+            String m = assertThrows(DitjException.class, () -> vae.encode(encoderInput(), null)).getMessage();
+            assertTrue(m.startsWith(tmp.resolve("dec.safetensors") + ": this VAE file holds no encoder (decoder only)"), m);
         }
     }
 }
