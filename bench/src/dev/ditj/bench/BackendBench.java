@@ -9,6 +9,7 @@ import dev.ditj.cuda.JCudaDevice;
 import dev.ditj.model.Dit;
 import dev.ditj.model.DitConfig;
 import dev.ditj.model.VaeDecoder;
+import dev.ditj.model.VaeWorkspace;
 import dev.ditj.sampling.DdpmSampler;
 import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
@@ -63,7 +64,7 @@ public final class BackendBench {
                 }
             }
             try (WeightStore w = RandomModels.vae(vc, 2); VaeDecoder vae = new VaeDecoder(vc, w, ops);
-                 VaeDecoder.Workspace ws = vae.workspace(1, side, side);
+                 VaeWorkspace ws = vae.workspace(1, side, side);
                  Tensor z = ops.upload(new HostTensor(Shape.of(1, 4, side, side), new float[4 * side * side]));
                  Tensor img = ops.alloc(Shape.of(1, 3, image, image))) {
                 row("VAE decode " + Arrays.toString(vc.blockOutChannels()) + ", " + image + " px, batch 1",

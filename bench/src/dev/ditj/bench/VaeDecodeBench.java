@@ -4,6 +4,7 @@ import dev.ditj.RandomModels;
 import dev.ditj.cpu.CpuOps;
 import dev.ditj.model.VaeConfig;
 import dev.ditj.model.VaeDecoder;
+import dev.ditj.model.VaeWorkspace;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
@@ -37,7 +38,7 @@ public class VaeDecodeBench {
 
     private CpuOps ops;
     private VaeDecoder vae;
-    private VaeDecoder.Workspace ws;
+    private VaeWorkspace ws;
     private Tensor z, image;
 
     @Setup(Level.Trial)

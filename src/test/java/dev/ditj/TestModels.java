@@ -126,4 +126,17 @@ public final class TestModels {
         t.data().duplicate().get(b);
         return b;
     }
+
+    /** {@code pixels} (uint8 [N, H, W, 3]) read as the VAE encoder's input: [N, 3, H, W] in [-1, 1]. */
+    public static HostTensor encoderInput(String pixels) {
+        RawTensor t = Npy.read(Fixtures.file(pixels));
+        int[] d = t.shape().dims();
+        byte[] px = bytes(pixels);
+        int per = 3 * d[1] * d[2];
+        float[] x = new float[d[0] * per];
+        for (int i = 0; i < d[0]; i++) {
+            dev.ditj.image.Pixels.fromRgb8(java.util.Arrays.copyOfRange(px, i * per, (i + 1) * per), d[1], d[2], x, i * per);
+        }
+        return new HostTensor(dev.ditj.tensor.Shape.of(d[0], 3, d[1], d[2]), x);
+    }
 }

@@ -72,6 +72,7 @@ public final class Generator implements AutoCloseable {
             throw new DitjException("the VAE " + vae.file() + " has " + lc + " latent channels but the DiT "
                     + dit.file() + " expects " + ic);
         }
+        if (!vae.hasDecoder()) throw new DitjException(vae.file() + ": this VAE file holds no decoder (encoder only)");
     }
 
     public static Generator load(Path ditFile, Path vaeFile, Backend backend) {
@@ -120,6 +121,14 @@ public final class Generator implements AutoCloseable {
 
     public VaeModel vae() {
         return vae;
+    }
+
+    /**
+     * Encodes images {@code [B, 3, H, W]} in [-1, 1] into the DiT's latent space with the VAE's encoder: the
+     * distribution's mean, or a sample of it with {@code noise} (null: the mean); see {@link VaeModel#encode}.
+     */
+    public VaeModel.Encoded encode(HostTensor images, NoiseSource noise) {
+        return vae.encode(images, noise);
     }
 
     public ClassLabels classLabels() {

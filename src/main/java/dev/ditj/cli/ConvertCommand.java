@@ -77,6 +77,7 @@ final class ConvertCommand implements Callable<Integer> {
         System.out.printf("converted %s (%s, %d tensors, %,d parameters, %s) -> %s%n", input, r.layout(), r.tensors(),
                 r.parameters(), dtype, output);
         if (r.family() != null) System.out.printf("family: %s (%s)%n", r.family().displayName, r.familyReason());
+        if (r.vaeParts() != null) System.out.println("holds: " + r.vaeParts());
         return 0;
     }
 

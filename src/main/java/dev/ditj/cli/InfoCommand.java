@@ -50,7 +50,9 @@ final class InfoCommand implements Callable<Integer> {
                 String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
                 defaults = d == null ? GenerationDefaults.of(family) : GenerationDefaults.parse(d, file.toString(), family);
             } else {
-                System.out.println("kind:        " + describeVae(w.vaeConfig()));
+                boolean enc = w.hasVaePart(ModelFiles.VAE_ENCODER), dec = w.hasVaePart(ModelFiles.VAE_DECODER);
+                System.out.println("kind:        " + describeVae(w.vaeConfig(), enc && dec ? "encoder and decoder"
+                        : enc ? "encoder only" : "decoder"));
             }
             System.out.printf("parameters:  %,d (%d tensors)%n", w.parameterCount(), w.names().size());
             System.out.println("dtype:       " + w.storedDtype().safetensorsName);
@@ -78,17 +80,20 @@ final class InfoCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** "VA-VAE decoder (f16, 32 latent channels, ...)" or the SD-style config. */
-    static String describeVae(VaeConfig c) {
-        if (!c.hasUpBlockAttention()) return "VAE decoder (" + c + ")";
+    /**
+     * "VA-VAE decoder (f16, 32 latent channels, ...)" or the SD-style config; {@code parts} says which halves the
+     * file holds ("decoder", "encoder and decoder", "encoder only").
+     */
+    static String describeVae(VaeConfig c, String parts) {
+        if (!c.hasUpBlockAttention()) return "VAE " + parts + " (" + c + ")";
         StringBuilder levels = new StringBuilder();
         for (int i = 0; i < c.upBlockAttention().length; i++) {
             if (c.upBlockAttention()[i]) {
                 levels.append(levels.length() == 0 ? "" : ", ").append(i).append(" (latent size x").append(1 << i).append(")");
             }
         }
-        return String.format(Locale.ROOT, "VA-VAE decoder (f%d, %d latent channels, channels %s, attention after each "
-                        + "ResNet block of up block %s%s, %s)", c.downsamplingFactor(), c.latentChannels(),
+        return String.format(Locale.ROOT, "VA-VAE %s (f%d, %d latent channels, channels %s, attention after each "
+                        + "ResNet block of up block %s%s, %s)", parts, c.downsamplingFactor(), c.latentChannels(),
                 Arrays.toString(c.blockOutChannels()), levels, c.midBlockAttention() ? " and in the mid block" : "",
                 c.latentsStd() != null ? "per-channel latent mean/std stored, scaling " + c.scalingFactor()
                         : "no latent statistics");

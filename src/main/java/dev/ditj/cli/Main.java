@@ -20,7 +20,7 @@ import java.util.Map;
 @Command(name = "ditj", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "DiT image generation on the JVM.",
         subcommands = {GenerateCommand.class, ConvertCommand.class, InfoCommand.class, ForwardCommand.class, BenchCommand.class,
-                DecodeCommand.class, CommandLine.HelpCommand.class})
+                DecodeCommand.class, EncodeCommand.class, ReconstructCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     static final int OK = 0, FAILED = 1, USAGE = 2;
 

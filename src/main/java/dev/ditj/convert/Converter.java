@@ -70,7 +70,7 @@ public final class Converter {
      * and how that was decided.
      */
     public record Report(String kind, String layout, String config, int tensors, long parameters, DType dtype,
-                         ModelFamily family, String familyReason) {
+                         ModelFamily family, String familyReason, String vaeParts) {
     }
 
     /** A family and what decided it. */
@@ -164,9 +164,14 @@ public final class Converter {
         return DitLayout.expected(config);
     }
 
-    /** Names and shapes of every tensor a ditj VAE file with this config holds, in file order. */
+    /** Names and shapes of every decoder tensor a ditj VAE file with this config holds, in file order. */
     public static Map<String, int[]> expectedTensors(VaeConfig config) {
         return VaeLayout.expected(config);
+    }
+
+    /** Names and shapes of every encoder tensor (encoder and quant_conv) of a VAE with this config, in file order. */
+    public static Map<String, int[]> expectedEncoderTensors(VaeConfig config) {
+        return VaeLayout.expectedEncoder(config);
     }
 
     public static Report convert(Path input, Path output, Options options) {
@@ -178,6 +183,7 @@ public final class Converter {
         String kind, layout, configJson;
         Map<String, RawTensor> vae = VaeLayout.vaePart(src.tensors());
         Family family = null;
+        String vaeParts = null;
         if (DitLayout.matches(src.tensors())) {
             if (options.latentStats() != null) {
                 throw new DitjException(file + ": --latent-stats applies to a VAE (VA-VAE's latents_stats.pt); this is "
@@ -228,6 +234,9 @@ public final class Converter {
                     + (src.container().equals("diffusers-folder") ? "-folder" : "")
                     + (prefixed ? "-in-full-checkpoint" : "");
             expected = VaeLayout.expected(config);
+            vaeParts = keepEncoder(tensors, VaeLayout.expectedEncoder(config), expected, file);
+            metadata.put(ModelFiles.VAE_PARTS_KEY, vaeParts.startsWith(ModelFiles.VAE_ENCODER)
+                    ? ModelFiles.VAE_ENCODER + "," + ModelFiles.VAE_DECODER : ModelFiles.VAE_DECODER);
             configJson = ModelFiles.vaeConfigJson(config);
         } else {
             throw new DitjException(file + ": neither a DiT (no 'x_embedder.proj.weight') nor an SD VAE decoder "
@@ -255,7 +264,30 @@ public final class Converter {
         metadata.put(ModelFiles.CONVERTED_BY_KEY, VERSION);
         SafeTensors.write(output, out, metadata);
         return new Report(kind, layout, configJson, out.size(), params, options.dtype(),
-                family == null ? null : family.family(), family == null ? null : family.reason());
+                family == null ? null : family.family(), family == null ? null : family.reason(), vaeParts);
+    }
+
+    /**
+     * Adds the encoder's tensors to {@code expected} (before the decoder's, as diffusers orders them) when the
+     * checkpoint holds the whole encoder; one that holds none or only some of it (VA-VAE training checkpoints may
+     * keep a part) converts to a decoder-only file, and the part is dropped from {@code tensors}. Returns what the
+     * file holds, for the report.
+     */
+    private static String keepEncoder(Map<String, RawTensor> tensors, Map<String, int[]> encoder,
+                                      Map<String, int[]> expected, String file) {
+        long present = tensors.keySet().stream().filter(VaeLayout::isEncoderTensor).count();
+        boolean complete = present > 0 && encoder.keySet().stream().allMatch(tensors::containsKey);
+        if (!complete) {
+            tensors.keySet().removeIf(VaeLayout::isEncoderTensor);
+            return present == 0 ? "decoder only (no encoder in the checkpoint)"
+                    : "decoder only (the checkpoint holds " + present + " of the encoder's " + encoder.size()
+                    + " tensors; dropped)";
+        }
+        Map<String, int[]> both = new LinkedHashMap<>(encoder);
+        both.putAll(expected);
+        expected.clear();
+        expected.putAll(both);
+        return "encoder and decoder";
     }
 
     /**

@@ -13,11 +13,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * SD-style VAE decoders in their three namings: diffusers (current {@code to_q/to_k/to_v/to_out.0} and the
+ * SD-style VAEs in their three namings: diffusers (current {@code to_q/to_k/to_v/to_out.0} and the
  * deprecated {@code query/key/value/proj_attn}) and the original LDM/CompVis names (standalone files and the
  * {@code first_stage_model.} part of full SD checkpoints, and VA-VAE's, whose lowest up level has attention blocks).
- * Everything is mapped to current diffusers names, the names ditj files use; only the decoder and post_quant_conv
- * are kept (encoder, quant_conv, loss, VA-VAE's foundation model and projection are training-only here).
+ * Everything is mapped to current diffusers names, the names ditj files use; the encoder and quant_conv, decoder and
+ * post_quant_conv are kept (loss, VA-VAE's foundation model and projection are training-only).
  */
 final class VaeLayout {
     private VaeLayout() {
@@ -44,17 +44,23 @@ final class VaeLayout {
         return t.keySet().stream().anyMatch(k -> k.startsWith("decoder.mid.")) ? LDM : DIFFUSERS;
     }
 
-    /** Decoder + post_quant_conv tensors under current diffusers names (attention weights squeezed to [C, C]). */
+    /**
+     * Encoder, quant_conv, decoder and post_quant_conv tensors under current diffusers names (attention weights
+     * squeezed to [C, C]); everything else (loss, VA-VAE's foundation model and projection) is training-only.
+     */
     static Map<String, RawTensor> toDiffusersNames(Map<String, RawTensor> t, String layout, String file) {
         int levels = countLevels(t, layout);
         Map<String, RawTensor> out = new LinkedHashMap<>();
         for (Map.Entry<String, RawTensor> e : t.entrySet()) {
             String k = e.getKey();
-            if (!k.startsWith("decoder.") && !k.startsWith("post_quant_conv.")) continue; // encoder, quant_conv, loss
+            if (!k.startsWith("decoder.") && !k.startsWith("post_quant_conv.") && !k.startsWith("encoder.")
+                    && !k.startsWith("quant_conv.")) {
+                continue;
+            }
             String name = layout.equals(LDM) ? fromLdm(k, levels) : fromOldDiffusers(k);
-            if (name == null) throw new DitjException(file + ": unexpected VAE decoder tensor '" + k + "'");
+            if (name == null) throw new DitjException(file + ": unexpected VAE tensor '" + k + "'");
             RawTensor v = e.getValue();
-            if (name.matches("decoder\\.(mid_block|up_blocks\\.\\d+)\\.attentions\\.\\d+\\.(to_q|to_k|to_v|to_out\\.0)\\.weight")
+            if (name.matches("(en|de)coder\\.(mid_block|up_blocks\\.\\d+|down_blocks\\.\\d+)\\.attentions\\.\\d+\\.(to_q|to_k|to_v|to_out\\.0)\\.weight")
                     && v.shape().rank() > 2) {
                 v = squeeze(v, file, k); // LDM stores these as 1x1 convolutions
             }
@@ -85,7 +91,7 @@ final class VaeLayout {
             "query", "to_q", "key", "to_k", "value", "to_v", "proj_attn", "to_out.0");
 
     private static String fromOldDiffusers(String k) {
-        Matcher m = Pattern.compile("(decoder\\.(?:mid_block|up_blocks\\.\\d+)\\.attentions\\.\\d+\\.)(query|key|value|proj_attn)(\\..*)").matcher(k);
+        Matcher m = Pattern.compile("((?:en|de)coder\\.(?:mid_block|up_blocks\\.\\d+|down_blocks\\.\\d+)\\.attentions\\.\\d+\\.)(query|key|value|proj_attn)(\\..*)").matcher(k);
         return m.matches() ? m.group(1) + OLD_ATTENTION.get(m.group(2)) + m.group(3) : k;
     }
 
@@ -93,32 +99,57 @@ final class VaeLayout {
             "norm", "group_norm", "q", "to_q", "k", "to_k", "v", "to_v", "proj_out", "to_out.0");
 
     /**
-     * LDM → diffusers for decoder keys, null for an unknown one; the up-block index is reversed (LDM counts from the
-     * highest resolution).
+     * LDM → diffusers for encoder and decoder keys, null for an unknown one; the decoder's up-block index is reversed
+     * (LDM counts from the highest resolution), the encoder's down-block index is not (both count from it).
      */
     static String fromLdm(String k, int levels) {
-        if (k.startsWith("post_quant_conv.") || k.startsWith("decoder.conv_in.") || k.startsWith("decoder.conv_out.")) {
-            return k;
-        }
-        if (k.startsWith("decoder.norm_out.")) return "decoder.conv_norm_out." + k.substring("decoder.norm_out.".length());
-        Matcher m = Pattern.compile("decoder\\.mid\\.block_([12])\\.(.*)").matcher(k);
-        if (m.matches()) return "decoder.mid_block.resnets." + (Integer.parseInt(m.group(1)) - 1) + "." + resnetPart(m.group(2));
-        m = Pattern.compile("decoder\\.mid\\.attn_1\\.(norm|q|k|v|proj_out)\\.(weight|bias)").matcher(k);
-        if (m.matches()) return "decoder.mid_block.attentions.0." + LDM_ATTENTION.get(m.group(1)) + "." + m.group(2);
-        m = Pattern.compile("decoder\\.up\\.(\\d+)\\.block\\.(\\d+)\\.(.*)").matcher(k);
+        if (k.startsWith("post_quant_conv.") || k.startsWith("quant_conv.")) return k;
+        Matcher m = Pattern.compile("(encoder|decoder)\\.(.*)").matcher(k);
+        if (!m.matches()) return null;
+        String name = m.group(1).equals("decoder") ? ldmDecoderPart(m.group(2), levels) : ldmEncoderPart(m.group(2));
+        return name == null ? null : m.group(1) + "." + name;
+    }
+
+    /** conv_in, conv_out, norm_out and the mid block, named alike in both halves; null for other keys. */
+    private static String ldmCommonPart(String k) {
+        if (k.startsWith("conv_in.") || k.startsWith("conv_out.")) return k;
+        if (k.startsWith("norm_out.")) return "conv_norm_out." + k.substring("norm_out.".length());
+        Matcher m = Pattern.compile("mid\\.block_([12])\\.(.*)").matcher(k);
+        if (m.matches()) return "mid_block.resnets." + (Integer.parseInt(m.group(1)) - 1) + "." + resnetPart(m.group(2));
+        m = Pattern.compile("mid\\.attn_1\\.(norm|q|k|v|proj_out)\\.(weight|bias)").matcher(k);
+        if (m.matches()) return "mid_block.attentions.0." + LDM_ATTENTION.get(m.group(1)) + "." + m.group(2);
+        return null;
+    }
+
+    private static String ldmDecoderPart(String k, int levels) {
+        String common = ldmCommonPart(k);
+        if (common != null) return common;
+        Matcher m = Pattern.compile("up\\.(\\d+)\\.block\\.(\\d+)\\.(.*)").matcher(k);
         if (m.matches()) {
             int i = levels - 1 - Integer.parseInt(m.group(1));
-            return "decoder.up_blocks." + i + ".resnets." + m.group(2) + "." + resnetPart(m.group(3));
+            return "up_blocks." + i + ".resnets." + m.group(2) + "." + resnetPart(m.group(3));
         }
-        m = Pattern.compile("decoder\\.up\\.(\\d+)\\.attn\\.(\\d+)\\.(norm|q|k|v|proj_out)\\.(weight|bias)").matcher(k);
+        m = Pattern.compile("up\\.(\\d+)\\.attn\\.(\\d+)\\.(norm|q|k|v|proj_out)\\.(weight|bias)").matcher(k);
         if (m.matches()) {
             int i = levels - 1 - Integer.parseInt(m.group(1));
-            return "decoder.up_blocks." + i + ".attentions." + m.group(2) + "." + LDM_ATTENTION.get(m.group(3)) + "." + m.group(4);
+            return "up_blocks." + i + ".attentions." + m.group(2) + "." + LDM_ATTENTION.get(m.group(3)) + "." + m.group(4);
         }
-        m = Pattern.compile("decoder\\.up\\.(\\d+)\\.upsample\\.conv\\.(weight|bias)").matcher(k);
+        m = Pattern.compile("up\\.(\\d+)\\.upsample\\.conv\\.(weight|bias)").matcher(k);
+        if (m.matches()) return "up_blocks." + (levels - 1 - Integer.parseInt(m.group(1))) + ".upsamplers.0.conv." + m.group(2);
+        return null;
+    }
+
+    private static String ldmEncoderPart(String k) {
+        String common = ldmCommonPart(k);
+        if (common != null) return common;
+        Matcher m = Pattern.compile("down\\.(\\d+)\\.block\\.(\\d+)\\.(.*)").matcher(k);
+        if (m.matches()) return "down_blocks." + m.group(1) + ".resnets." + m.group(2) + "." + resnetPart(m.group(3));
+        m = Pattern.compile("down\\.(\\d+)\\.attn\\.(\\d+)\\.(norm|q|k|v|proj_out)\\.(weight|bias)").matcher(k);
         if (m.matches()) {
-            return "decoder.up_blocks." + (levels - 1 - Integer.parseInt(m.group(1))) + ".upsamplers.0.conv." + m.group(2);
+            return "down_blocks." + m.group(1) + ".attentions." + m.group(2) + "." + LDM_ATTENTION.get(m.group(3)) + "." + m.group(4);
         }
+        m = Pattern.compile("down\\.(\\d+)\\.downsample\\.conv\\.(weight|bias)").matcher(k);
+        if (m.matches()) return "down_blocks." + m.group(1) + ".downsamplers.0.conv." + m.group(2);
         return null;
     }
 
@@ -174,6 +205,40 @@ final class VaeLayout {
         e.put("decoder.conv_norm_out.bias", new int[] {boc[0]});
         conv(e, "decoder.conv_out", c.outChannels(), boc[0], 3);
         return e;
+    }
+
+    /**
+     * Every encoder tensor for this config, in execution order, with its shape: diffusers' Encoder with
+     * {@code layers_per_block} ResNet blocks per level (the decoder has one more), attention where
+     * {@link VaeConfig#downBlockAttention} says, then quant_conv when the config has quant convs.
+     */
+    static Map<String, int[]> expectedEncoder(VaeConfig c) {
+        Map<String, int[]> e = new LinkedHashMap<>();
+        int[] boc = c.blockOutChannels();
+        int levels = boc.length, top = boc[levels - 1], moments = 2 * c.latentChannels();
+        conv(e, "encoder.conv_in", boc[0], c.outChannels(), 3);
+        int in = boc[0];
+        for (int i = 0; i < levels; i++) {
+            for (int j = 0; j < c.layersPerBlock(); j++) {
+                resnet(e, "encoder.down_blocks." + i + ".resnets." + j, j == 0 ? in : boc[i], boc[i]);
+                if (c.downBlockAttention(i)) attention(e, "encoder.down_blocks." + i + ".attentions." + j, boc[i]);
+            }
+            if (i < levels - 1) conv(e, "encoder.down_blocks." + i + ".downsamplers.0.conv", boc[i], boc[i], 3);
+            in = boc[i];
+        }
+        resnet(e, "encoder.mid_block.resnets.0", top, top);
+        if (c.midBlockAttention()) attention(e, "encoder.mid_block.attentions.0", top);
+        resnet(e, "encoder.mid_block.resnets.1", top, top);
+        e.put("encoder.conv_norm_out.weight", new int[] {top});
+        e.put("encoder.conv_norm_out.bias", new int[] {top});
+        conv(e, "encoder.conv_out", moments, top, 3);
+        if (c.usePostQuantConv()) conv(e, "quant_conv", moments, moments, 1);
+        return e;
+    }
+
+    /** Whether a tensor (current diffusers name) belongs to the encoder half. */
+    static boolean isEncoderTensor(String name) {
+        return name.startsWith("encoder.") || name.startsWith("quant_conv.");
     }
 
     private static void conv(Map<String, int[]> e, String name, int out, int in, int k) {

@@ -52,6 +52,37 @@ public final class Pixels {
         return out;
     }
 
+    /**
+     * HWC pixels of 1 to 4 channels (gray, gray+alpha, RGB, RGBA) as RGB: gray replicated; alpha composited on
+     * white in float32 and rounded half to even, {@code rint((c·a + 1 - a)·255)} with c and a in [0, 1] (how
+     * tools/emoji/data.py flattens the emoji the bundled models were trained on).
+     */
+    public static byte[] onWhite(byte[] hwc, int channels) {
+        if (channels < 1 || channels > 4) throw new IllegalArgumentException("1 to 4 channels, got " + channels);
+        int n = hwc.length / channels;
+        boolean alpha = channels == 2 || channels == 4;
+        byte[] out = new byte[3 * n];
+        for (int p = 0; p < n; p++) {
+            float a = alpha ? (hwc[p * channels + channels - 1] & 0xff) / 255f : 1f;
+            for (int c = 0; c < 3; c++) {
+                int v = hwc[p * channels + (channels < 3 ? 0 : c)] & 0xff;
+                out[3 * p + c] = (byte) (alpha ? (int) Math.rint(((v / 255f) * a + (1f - a)) * 255f) : v);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * 8-bit RGB HWC pixels as a CHW float image in [-1, 1]: {@code x / 127.5 - 1}, as diffusers' VaeImageProcessor
+     * reads images ({@code 2·(x / 255) - 1}, the same up to float rounding), written at {@code offset} of {@code out}.
+     */
+    public static void fromRgb8(byte[] hwc, int height, int width, float[] out, int offset) {
+        int plane = height * width;
+        for (int p = 0; p < plane; p++) {
+            for (int c = 0; c < 3; c++) out[offset + c * plane + p] = (float) ((hwc[3 * p + c] & 0xff) / 127.5 - 1);
+        }
+    }
+
     /** The save_image mapping of one non-NaN value to 0..255 (see {@link #toRgb8}). */
     static int quantize(float x) {
         x = Math.max(-1f, Math.min(1f, x));

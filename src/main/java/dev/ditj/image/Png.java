@@ -164,6 +164,29 @@ public final class Png {
         out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
     }
 
+    /**
+     * Reads a PNG file as 8-bit RGB: gray is replicated, an alpha channel composited on white
+     * ({@link Pixels#onWhite}). Anything that is not a PNG is refused, naming the file.
+     */
+    public static Decoded readRgb(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (java.io.IOException e) {
+            throw new DitjException(file + ": cannot read: " + AtomicWrite.describe(e), e);
+        }
+        if (bytes.length < SIGNATURE.length || !Arrays.equals(bytes, 0, SIGNATURE.length, SIGNATURE, 0, SIGNATURE.length)) {
+            throw new DitjException(file + ": not a PNG file (images are read from 8-bit PNGs)");
+        }
+        Decoded d;
+        try {
+            d = decode(bytes);
+        } catch (DitjException e) {
+            throw new DitjException(file + ": " + e.getMessage(), e);
+        }
+        return new Decoded(d.width(), d.height(), 3, Pixels.onWhite(d.pixels(), d.channels()));
+    }
+
     /** Decodes a PNG (or any format stb_image reads) keeping the file's own channel count. */
     public static Decoded decode(byte[] png) {
         ByteBuffer in = MemoryUtil.memAlloc(png.length);

@@ -63,6 +63,16 @@ public record VaeConfig(int latentChannels, int outChannels, int[] blockOutChann
         return false;
     }
 
+    /**
+     * Whether encoder down block {@code level} (diffusers order: 0 is the image's resolution) has an attention block
+     * after each ResNet block. Taken to mirror the decoder: the LDM/VA-VAE code builds both halves from one
+     * {@code attn_resolutions}, so the encoder's level at a resolution has attention iff the decoder's has; SD has
+     * none. (diffusers' AttnDownEncoderBlock2D configs that break this symmetry are refused by the tensor check.)
+     */
+    public boolean downBlockAttention(int level) {
+        return upBlockAttention[blockOutChannels.length - 1 - level];
+    }
+
     /** Spatial factor between latent and image: 2^(levels-1). */
     public int downsamplingFactor() {
         return 1 << (blockOutChannels.length - 1);

@@ -32,6 +32,12 @@ public final class ModelFiles {
     public static final String SOURCE_KEY = "ditj.source";
     /** A VAE's latent statistics file (VA-VAE's latents_stats.pt): "NAME (sha256 HEX)"; the values are in the config. */
     public static final String LATENT_STATS_KEY = "ditj.latent_stats";
+    /**
+     * What a VAE file holds: "decoder" or "encoder,decoder" (the halves' tensors under diffusers names). Absent in
+     * files made before the encoder: those hold the decoder only.
+     */
+    public static final String VAE_PARTS_KEY = "ditj.vae_parts";
+    public static final String VAE_ENCODER = "encoder", VAE_DECODER = "decoder";
     public static final String SOURCE_LAYOUT_KEY = "ditj.source_layout";
     public static final String SOURCE_SHA256_KEY = "ditj.source_sha256";
     public static final String DTYPE_KEY = "ditj.dtype";

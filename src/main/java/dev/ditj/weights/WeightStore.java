@@ -115,6 +115,21 @@ public final class WeightStore implements AutoCloseable {
         return ModelFiles.parseVaeConfig(metadata.get(ModelFiles.CONFIG_KEY), file.toString());
     }
 
+    /** Whether this VAE file holds {@code part} ({@link ModelFiles#VAE_ENCODER} or {@link ModelFiles#VAE_DECODER}). */
+    public boolean hasVaePart(String part) {
+        requireKind(ModelFiles.KIND_VAE);
+        String parts = metadata.get(ModelFiles.VAE_PARTS_KEY);
+        if (parts == null) return part.equals(ModelFiles.VAE_DECODER);
+        List<String> list = List.of(parts.split(","));
+        for (String p : list) {
+            if (!p.equals(ModelFiles.VAE_ENCODER) && !p.equals(ModelFiles.VAE_DECODER)) {
+                throw new DitjException(file + ": " + ModelFiles.VAE_PARTS_KEY + " '" + parts + "' names an unknown part '"
+                        + p + "' (expected encoder and/or decoder)");
+            }
+        }
+        return list.contains(part);
+    }
+
     /** The model's own class names, or null (then ImageNet names apply to 1000-class models). */
     public List<String> classNames() {
         String json = metadata.get(ModelFiles.CLASS_NAMES_KEY);

@@ -31,11 +31,11 @@ class VaVaeCliTest {
         CliTest.Run r = ditj("convert", f("vavae_t.pt"), "--latent-stats", f("vavae_t_latents_stats.pt"), "--vae-config",
                 TestModels.vavaeTinyConfig().toString(), "-o", vae.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("(vavae-ldm, 196 tensors"), r.out());
+        assertTrue(r.out().contains("(vavae-ldm, 342 tensors"), r.out());
 
         CliTest.Run info = ditj("info", vae.toString());
         assertEquals(0, info.code(), info.err());
-        assertTrue(info.out().contains("kind:        VA-VAE decoder (f16, 32 latent channels, channels [4, 4, 8, 8, 16], "
+        assertTrue(info.out().contains("kind:        VA-VAE encoder and decoder (f16, 32 latent channels, channels [4, 4, 8, 8, 16], "
                 + "attention after each ResNet block of up block 0 (latent size x1) and in the mid block, per-channel latent "
                 + "mean/std stored, scaling 1.0)"), info.out());
         assertTrue(info.out().contains("latents:     mean/std from vavae_t_latents_stats.pt (sha256 "), info.out());

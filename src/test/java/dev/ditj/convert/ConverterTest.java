@@ -90,7 +90,7 @@ class ConverterTest {
                 {"vae_tiny_diffusers/diffusion_pytorch_model.safetensors", "vae-diffusers"},
                 {"vae_tiny_ldm.ckpt", "vae-ldm"},
                 {"sd_full_tiny.ckpt", "vae-ldm-in-full-checkpoint"}};
-        float[] reference = null;
+        float[] reference = null, encoderReference = null;
         for (String[] c : cases) {
             Path out = tmp.resolve(c[1] + ".safetensors");
             // only the folder brings its config.json: shapes do not tell the GroupNorm group count (4 here)
@@ -102,7 +102,10 @@ class ConverterTest {
                 assertArrayEquals(new int[] {16, 16}, st.shape("decoder.mid_block.attentions.0.to_q.weight").dims());
                 if (reference == null) reference = w;
                 assertArrayEquals(reference, w, c[0]);
-                assertFalse(st.contains("encoder.conv_in.weight"), "encoder dropped");
+                float[] e = st.get("encoder.mid_block.attentions.0.to_q.weight").toFloats(); // kept, squeezed to [C, C]
+                if (encoderReference == null) encoderReference = e;
+                assertArrayEquals(encoderReference, e, c[0]);
+                assertEquals("encoder,decoder", st.metadata().get(ModelFiles.VAE_PARTS_KEY));
             }
         }
         // without it, SD's 32 groups are assumed, which these channel counts refuse

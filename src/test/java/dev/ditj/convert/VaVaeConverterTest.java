@@ -76,13 +76,15 @@ class VaVaeConverterTest {
         assertArrayEquals(new int[] {32, 32, 64, 64, 128}, c.blockOutChannels());
         assertEquals(2, c.layersPerBlock());
         assertEquals(32, c.latentChannels());
-        Map<String, int[]> expected = VaeLayout.expected(c);
-        assertEquals(expected.keySet(), ours.keySet());   // encoder, quant_conv, loss, foundation model, projection dropped
+        Map<String, int[]> expected = new LinkedHashMap<>(VaeLayout.expectedEncoder(c));
+        expected.putAll(VaeLayout.expected(c));
+        assertEquals(expected.keySet(), ours.keySet());   // loss, foundation model, projection dropped
+        assertEquals(3 * 10 + 2 * 10, expected.keySet().stream().filter(k -> k.contains(".attentions.") && !k.contains("mid_block")).count());
         expected.forEach((k, s) -> assertArrayEquals(s, ours.get(k).shape().dims(), k));
     }
 
     @Test
-    void convertedFileHoldsTheDecoderAndTheStatistics() {
+    void convertedFileHoldsBothHalvesAndTheStatistics() {
         try (WeightStore w = WeightStore.open(TestModels.vavaeTiny())) {
             VaeConfig c = w.vaeConfig();
             assertArrayEquals(new boolean[] {true, false, false, false, false}, c.upBlockAttention());
@@ -93,8 +95,10 @@ class VaVaeConverterTest {
                 assertEquals(mean[i], c.latentsMean()[i], 0.0);
                 assertEquals(std[i], c.latentsStd()[i], 0.0);
             }
-            assertEquals(196, w.names().size());
-            assertTrue(w.names().stream().allMatch(n -> n.startsWith("decoder.") || n.startsWith("post_quant_conv.")), w.names().toString());
+            assertEquals(196 + 146, w.names().size());   // decoder + post_quant_conv, encoder + quant_conv
+            assertTrue(w.hasVaePart(ModelFiles.VAE_ENCODER) && w.hasVaePart(ModelFiles.VAE_DECODER));
+            assertTrue(w.names().stream().allMatch(n -> n.matches("(decoder|encoder|post_quant_conv|quant_conv)\\..*")),
+                    w.names().toString());
             String json = w.metadata().get(ModelFiles.CONFIG_KEY);
             assertTrue(json.contains("\"up_block_types\": [\n    \"AttnUpDecoderBlock2D\",\n    \"UpDecoderBlock2D\""), json);
             assertEquals(c, ModelFiles.parseVaeConfig(json, "round trip"));
@@ -113,7 +117,8 @@ class VaVaeConverterTest {
         Path in = Fixtures.file("vavae_t.pt");
         String m = assertThrows(DitjException.class, () -> Converter.convert(in, cfg.resolveSibling("o.safetensors"),
                 new Converter.Options(DType.F32, 0, cfg, null, null, null, Fixtures.file("vavae_t_latents_stats.pt")))).getMessage();
-        assertTrue(m.startsWith(in + ": unexpected tensor 'decoder.up_blocks.0.attentions.0.group_norm.weight' [16]"), m);
+        // the encoder's lowest level is taken to mirror the decoder's (one attn_resolutions): its attention is the first
+        assertTrue(m.startsWith(in + ": unexpected tensor 'encoder.down_blocks.4.attentions.0.group_norm.weight' [16]"), m);
         Files.delete(cfg);
     }
 

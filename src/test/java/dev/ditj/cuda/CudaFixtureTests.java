@@ -60,6 +60,30 @@ abstract class CudaFixtureTests {
         }
     }
 
+    /** VAE encoder (downsampling convolutions, mid attention, quant_conv) and the encode -> decode round trip. */
+    @Test
+    void vaeEncode() {
+        try (VaeModel v = VaeModel.load(TestModels.vaeTiny(), ops)) {
+            HostTensor x = TestModels.encoderInput("vae_decode_pixels.npy");
+            VaeModel.Encoded e = v.encode(x, null);
+            Compare.assertRelL2(e.distribution().moments().data(), TestModels.floats("vae_encode_moments.npy").data(),
+                    TOLERANCE, ops.name() + " vae encode");
+            HostTensor first = new HostTensor(dev.ditj.tensor.Shape.of(1, 3, 64, 64), java.util.Arrays.copyOf(x.data(), 3 * 64 * 64));
+            Compare.assertRelL2(v.decode(v.encode(first, null).latent()).data(), TestModels.floats("vae_encode_recon.npy").data(),
+                    TOLERANCE, ops.name() + " vae round trip");
+        }
+    }
+
+    /** VA-VAE encoder: attention after each ResNet block of the lowest down level. */
+    @Test
+    void vavaeEncode() {
+        try (VaeModel v = VaeModel.load(TestModels.vavaeTiny(), ops)) {
+            VaeModel.Encoded e = v.encode(TestModels.encoderInput("vavae_t_encode_pixels.npy"), null);
+            Compare.assertRelL2(e.distribution().moments().data(), TestModels.floats("vavae_t_encode_moments.npy").data(),
+                    TOLERANCE, ops.name() + " vavae encode");
+        }
+    }
+
     /** VA-VAE: up-level attention blocks (16 channels over 6 tokens) after each ResNet block, mean/std applied. */
     @Test
     void vavaeDecode() {
