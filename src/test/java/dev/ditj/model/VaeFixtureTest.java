@@ -1,21 +1,18 @@
 package dev.ditj.model;
 
 import dev.ditj.Compare;
+import dev.ditj.CpuBackendTest;
 import dev.ditj.DitjException;
 import dev.ditj.Fixtures;
 import dev.ditj.TestModels;
 import dev.ditj.api.VaeModel;
 import dev.ditj.convert.Converter;
-import dev.ditj.cpu.CpuOps;
 import dev.ditj.image.Pixels;
 import dev.ditj.io.RawTensor;
 import dev.ditj.io.SafeTensors;
 import dev.ditj.tensor.DType;
 import dev.ditj.tensor.HostTensor;
-import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Shape;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,19 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * VAE decode against diffusers' AutoencoderKL, for the diffusers, LDM and full-SD-checkpoint layouts, and against
  * LightningDiT's VA-VAE tokenizer.
  */
-class VaeFixtureTest {
-    private static Ops ops;
-
-    @BeforeAll
-    static void setUp() {
-        ops = new CpuOps();
-    }
-
-    @AfterAll
-    static void tearDown() {
-        ops.close();
-    }
-
+class VaeFixtureTest extends CpuBackendTest {
     @ParameterizedTest
     @ValueSource(strings = {"vae_tiny_diffusers", "vae_tiny_diffusers/diffusion_pytorch_model.bin", "vae_tiny_ldm.ckpt",
             "sd_full_tiny.ckpt"})
