@@ -4,21 +4,13 @@ import dev.ditj.Compare;
 import dev.ditj.Fixtures;
 import dev.ditj.TestModels;
 import dev.ditj.io.Npy;
-import dev.ditj.io.RawTensor;
-import dev.ditj.io.SafeTensors;
-import dev.ditj.tensor.DType;
-import dev.ditj.tensor.Shape;
-import dev.ditj.weights.ModelFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
 
 import static dev.ditj.cli.CliTest.ditj;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,8 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The CLI contract for LightningDiT's sampler: its defaults in {@code info}, and {@code generate} with the shifted
  * Euler ODE and its guidance interval from the official noise, against the official chain
- * (tools/fixtures/make_lightningdit_testdata.py). Only the latent is checked: the VAE is vae_tiny widened to 32
- * latent channels (random weights on the new inputs), which only has to decode.
+ * (tools/fixtures/make_lightningdit_testdata.py). Only the latent is checked; the image is decoded by the family's
+ * tokenizer, the tiny random-weight VA-VAE (vavae_t), so the whole LightningDiT + VA-VAE pipeline runs.
  */
 class LightningDitCliTest {
     @TempDir
@@ -36,31 +28,6 @@ class LightningDitCliTest {
 
     private static String f(String fixture) {
         return Fixtures.file(fixture).toString();
-    }
-
-    /** vae_tiny with post_quant_conv and decoder.conv_in taking 32 latent channels. */
-    private Path vae32() {
-        Path out = tmp.resolve("vae32.safetensors");
-        SplittableRandom random = new SplittableRandom(12);
-        try (SafeTensors.Reader r = SafeTensors.open(TestModels.vaeTiny())) {
-            Map<String, RawTensor> tensors = new LinkedHashMap<>();
-            for (String name : r.names()) {
-                int[] d = r.shape(name).dims();
-                if (name.equals("post_quant_conv.weight") || name.equals("post_quant_conv.bias")) d[0] = 32;
-                if (name.equals("post_quant_conv.weight") || name.equals("decoder.conv_in.weight")) d[1] = 32;
-                if (Shape.of(d).equals(r.shape(name))) {
-                    tensors.put(name, r.get(name));
-                } else {
-                    float[] v = new float[Math.toIntExact(Shape.of(d).numel())];
-                    for (int i = 0; i < v.length; i++) v[i] = (float) (random.nextDouble() - 0.5) * 0.2f;
-                    tensors.put(name, RawTensor.ofFloats(v, Shape.of(d), DType.F32));
-                }
-            }
-            Map<String, String> md = new LinkedHashMap<>(r.metadata());
-            md.put(ModelFiles.CONFIG_KEY, md.get(ModelFiles.CONFIG_KEY).replace("\"latent_channels\": 4", "\"latent_channels\": 32"));
-            SafeTensors.write(out, tensors, md);
-        }
-        return out;
     }
 
     private Path convert() {
@@ -80,7 +47,7 @@ class LightningDitCliTest {
 
     @Test
     void generateReproducesTheShiftedEulerWithItsGuidanceInterval() {
-        Path model = convert(), vae = vae32(), latent = tmp.resolve("l.npy");
+        Path model = convert(), vae = TestModels.vavaeTiny(), latent = tmp.resolve("l.npy");
         CliTest.Run r = ditj("generate", "--model", model.toString(), "--vae", vae.toString(), "--class", "3", "7",
                 "--sampler", "euler", "--steps", "16", "--cfg-scale", "6.7", "--cfg-channels", "3", "--time-shift", "0.3",
                 "--guidance-interval", "0.125,1", "--noise", f("lightningdit_sample_z.npy"), "--save-latent",
