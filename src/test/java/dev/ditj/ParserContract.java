@@ -80,7 +80,10 @@ public final class ParserContract {
         assertTrue(m.contains(file), () -> "message does not name " + file + ": " + m);
         String text = withoutEscapes(m);
         for (String leak : LEAKED) {
-            if (text.contains(leak) && !input.contains(leak)) fail("library text '" + leak + "' in the message: " + m);
+            // A package prefix counts as echoed when the input holds it without its last dot: a pickle GLOBAL's
+            // module ends at a newline, and the message joins module and name with a dot.
+            String echoed = leak.endsWith(".") ? leak.substring(0, leak.length() - 1) : leak;
+            if (text.contains(leak) && !input.contains(echoed)) fail("library text '" + leak + "' in the message: " + m);
         }
     }
 
