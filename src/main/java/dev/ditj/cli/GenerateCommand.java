@@ -76,8 +76,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--sampler", paramLabel = "ddpm|ddim|dpmpp2m|euler|heun|dopri5|euler-maruyama",
             description = "sampler: ddpm, ddim, dpmpp2m for DiT; euler, heun, dopri5 (ODE) or euler-maruyama (SDE) "
-                    + "for SiT; euler, heun or euler-maruyama for REPA (default: the model's, else ddpm for DiT, "
-                    + "euler-maruyama for SiT and REPA)")
+                    + "for SiT and LightningDiT; euler, heun or euler-maruyama for REPA (default: the model's, else "
+                    + "ddpm for DiT, euler-maruyama for SiT and REPA, euler for LightningDiT)")
     String sampler;
 
     @Option(names = "--respacing", paramLabel = "SPEC", description = "DiT timestep respacing for ddpm/ddim, e.g. ddim50 or 10,15,20")
