@@ -4,9 +4,11 @@
 For every category it runs `./ditj generate` (N images, fixed seeds), classifies the images with the independent
 classifier (tools/emoji/classifier.py, trained on real training images only) and reports per-category and overall
 accuracy beside the classifier's balanced accuracy on held-out real images; a memorisation check (nearest training
-image of each generated image vs of each held-out real image, L2 in [0,1] pixels); the VAE's held-out PSNR.
+image of each generated image vs of each held-out real image, L2 in [0,1] pixels); the VAE's held-out PSNR, with
+ditj encoding (the posterior mean) and decoding every held-out image.
 
     /usr/bin/python3 tools/emoji/evaluate.py --per-class 16 --out work/eval     # writes results.json + grid
+    /usr/bin/python3 tools/emoji/evaluate.py --psnr-only                       # just the VAE's held-out PSNR
 """
 import argparse, json, os, subprocess, sys, time
 import numpy as np
@@ -44,6 +46,25 @@ def generate(cls, n, seed, out, a):
     return np.stack([grid[2:66, 2 + i * 66: 66 + i * 66] for i in range(n)]), time.time() - t0
 
 
+def ditj_psnr(images_u8, out, a):
+    """Mean PSNR (dB, 8-bit) of images encoded and decoded by ditj: `./ditj encode` of PNGs, `./ditj decode`."""
+    folder = os.path.join(out, "heldout")
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i, img in enumerate(images_u8):
+        paths.append(os.path.join(folder, f"{i:04d}.png"))
+        Image.fromarray(img).save(paths[-1])
+    vae = ["--vae", a.vae] if a.vae else ["--vae", os.path.join(ROOT, "weights", "emoji-vae.safetensors")]
+    z, px = os.path.join(out, "heldout_z.npy"), os.path.join(out, "heldout_pixels.npy")
+    subprocess.run([os.path.join(ROOT, "ditj"), "encode", "--backend", "cpu", *vae, *paths, "-o", z], check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([os.path.join(ROOT, "ditj"), "decode", "--backend", "cpu", *vae, "--latent", z,
+                    "-o", os.path.join(out, "heldout_out.npy"), "--pixels", px], check=True, stdout=subprocess.DEVNULL)
+    rec = np.load(px).astype(np.float64)
+    mse = ((rec - images_u8.astype(np.float64)) ** 2).reshape(len(rec), -1).mean(1)
+    return float(np.mean(10 * np.log10(255.0 ** 2 / np.maximum(mse, 1e-10))))
+
+
 def nearest(a_u8, b_u8, batch=256):
     """For each image of a, the L2 distance (pixels in [0,1], per image) to its nearest image of b."""
     a = torch.from_numpy(a_u8.reshape(len(a_u8), -1).astype(np.float32) / 255)
@@ -58,7 +79,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="work/emoji/emoji64.npz")
     ap.add_argument("--classifier", default="work/classifier")
-    ap.add_argument("--vae-info", default="work/train/vae/export/training.json")
+    ap.add_argument("--psnr-only", action="store_true", help="only measure the VAE's held-out PSNR")
     ap.add_argument("--model", help="ditj DiT file (default: the bundled one)")
     ap.add_argument("--vae", help="ditj VAE file (default: the bundled one)")
     ap.add_argument("--sampler")
@@ -72,6 +93,10 @@ def main():
     common.set_threads(2)
     os.makedirs(a.out, exist_ok=True)
     d = common.load_emoji(a.data)
+    psnr = ditj_psnr(d["images"][d["heldout"]], a.out, a)
+    print(f"VAE held-out PSNR (ditj encode + decode, {int(d['heldout'].sum())} images): {psnr:.2f} dB", flush=True)
+    if a.psnr_only:
+        return
     classes = [str(c) for c in d["classes"]]
     net = clf.Net()
     net.load_state_dict(torch.load(os.path.join(a.classifier, "classifier.pt"), map_location="cpu"))
@@ -89,14 +114,13 @@ def main():
     train_imgs = d["images"][~d["heldout"]]
     nn_gen = nearest(generated, train_imgs)
     nn_held = nearest(d["images"][d["heldout"]], train_imgs)
-    vae = json.load(open(a.vae_info)) if os.path.exists(a.vae_info) else {}
     res = dict(per_class_images=a.per_class, classes=classes, generated_accuracy=float((pred == gen_labels).mean()),
                generated_accuracy_per_class=per, real_heldout_balanced_accuracy=real_bal,
                real_heldout_per_class=real_per, chance=1 / len(classes),
                nn_distance_generated_median=float(np.median(nn_gen)), nn_distance_heldout_median=float(np.median(nn_held)),
                nn_distance_generated_p5=float(np.percentile(nn_gen, 5)), nn_distance_heldout_p5=float(np.percentile(nn_held, 5)),
                generated_closer_than_heldout_p5=float((nn_gen < np.percentile(nn_held, 5)).mean()),
-               vae_heldout_psnr=vae.get("psnr_heldout"), seconds_per_call=seconds,
+               vae_heldout_psnr=psnr, seconds_per_call=seconds,
                sampler=a.sampler, steps=a.steps, cfg_scale=a.cfg_scale, cfg_channels=a.cfg_channels)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=2)

@@ -4,6 +4,7 @@ bundled emoji model on the latents of the emoji VAE (tools/train/vae.py).
 
     /usr/bin/python3 tools/train/dit.py --vae work/train/vae/export --run work/train/dit --hours 4
     /usr/bin/python3 tools/train/dit.py --run work/train/dit --export work/train/dit/export   # .pt + class names
+    /usr/bin/python3 tools/train/dit.py --init weights/emoji-dit.safetensors --lr 1e-4 ...  # continue a released one
 
 Training follows DiT's train.py: a 1000-step linear-beta diffusion, uniform t, ε-prediction with the hybrid loss
 (MSE + variational bound for the learned-range variance, as the official gaussian_diffusion), labels dropped to
@@ -239,6 +240,12 @@ def train(a):
     ckpt = os.path.join(a.run, "ckpt.pt")
     step, seconds = 0, 0.0
     rng = np.random.default_rng(a.seed)
+    if not os.path.exists(ckpt) and a.init:
+        # a released model has only its EMA weights: both the trained and the averaged copy start from them
+        weights = {k: v.float() for k, v in common.read_safetensors(a.init).items()}
+        model.load_state_dict(weights)
+        ema.load_state_dict(weights)
+        print(f"initialised from {a.init}")
     if os.path.exists(ckpt):
         s = torch.load(ckpt, map_location="cpu")
         model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
@@ -299,6 +306,32 @@ def train(a):
             last_grid = time.time()
 
 
+@torch.no_grad()
+def evaluate(a):
+    """Mean training loss of a model (--init file, else the run's EMA) over fixed random batches of the training
+    latents: a check that a VAE's latents are the space the DiT was trained in (a fresh encoder for an old decoder)."""
+    d = common.load_emoji(a.data)
+    vae, lat_mean, lat_std = load_vae(a.vae)
+    train_idx = np.where(~d["heldout"])[0]
+    post_mean, post_std = encode_dataset(vae, d["images"][train_idx])
+    labels = torch.from_numpy(np.concatenate([d["labels"][train_idx]] * 2))
+    model = DiT()
+    if a.init:
+        model.load_state_dict({k: v.float() for k, v in common.read_safetensors(a.init).items()})
+    else:
+        model.load_state_dict(torch.load(os.path.join(a.run, "ckpt.pt"), map_location="cpu")["ema"])
+    model.eval()
+    torch.manual_seed(a.seed)
+    g = np.random.default_rng(a.seed)
+    diff, sums = Diffusion(), np.zeros(3)
+    for _ in range(a.eval_batches):
+        idx = torch.from_numpy(g.choice(len(labels), a.batch))
+        z = post_mean[idx] + post_std[idx] * torch.randn(a.batch, 4, 16, 16)
+        sums += [float(v) for v in diff.loss(model, (z - lat_mean) / lat_std, labels[idx])]
+    loss, mse, vb = sums / a.eval_batches
+    print(f"{a.eval_batches} batches of {a.batch}: loss {loss:.4f} mse {mse:.4f} vb {vb:.4f}")
+
+
 def export(a):
     s = torch.load(os.path.join(a.run, "ckpt.pt"), map_location="cpu")
     os.makedirs(a.export, exist_ok=True)
@@ -318,6 +351,7 @@ def main():
     ap.add_argument("--vae", default="work/train/vae/export")
     ap.add_argument("--run", default="work/train/dit")
     ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--init", help="DiT safetensors file (e.g. a ditj-converted release) to start a new run from")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--warmup", type=int, default=500)
@@ -328,11 +362,13 @@ def main():
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--grid-minutes", type=float, default=30)
     ap.add_argument("--export", help="write the EMA weights as a .pt state dict + classes.txt instead of training")
+    ap.add_argument("--eval-batches", type=int, default=0,
+                    help="instead of training: the mean loss over this many fixed batches (see evaluate())")
     ap.add_argument("--class-names", nargs="*", default=["Smileys & Emotion", "People & Body", "Animals & Nature",
                     "Food & Drink", "Travel & Places", "Activities", "Objects", "Symbols", "Flags"])
     a = ap.parse_args()
     common.set_threads(a.threads)
-    export(a) if a.export else train(a)
+    export(a) if a.export else evaluate(a) if a.eval_batches else train(a)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,18 @@ Resumable: the run folder holds ckpt.pt (model, optimizer, step, RNG), loss.csv 
 continues where it stopped with a new --hours budget. Loss: L1 + L2 reconstruction in [-1, 1] plus a small KL.
 The export computes the latent channel statistics over the training images and writes them as diffusers'
 latents_mean / latents_std (scaling_factor 1), which ditj's decoder honours.
+
+An encoder for an existing decoder (a VAE file that holds only the decoder, e.g. ditj's bundled one):
+
+    /usr/bin/python3 tools/train/vae.py --run work/train/vae-enc --decoder weights/emoji-vae.safetensors --hours 1
+
+trains only the encoder and quant_conv against the frozen decoder. A DiT trained on the old latents must see the
+same latent space: the file's latent statistics are kept (and exported unchanged), the batch's per-channel
+posterior-mean statistics are pulled towards them (--stats-weight), and with --dit the frozen DiT's own training
+loss on the encoded (normalised) latents joins the loss (--dit-weight): reconstruction alone finds latents the
+decoder turns into the picture, the DiT's loss picks among them the ones in the distribution it learned.
 """
-import argparse, json, math, os, sys, time
+import argparse, json, math, os, struct, sys, time
 import numpy as np
 import torch
 import torch.nn as nn
@@ -160,26 +170,56 @@ def psnr(model, images, batch=64):
     return float(np.mean(vals))
 
 
+def frozen_decoder(path):
+    """Decoder + post_quant_conv tensors (float32) and (latents_mean, latents_std) of a VAE safetensors file."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        meta = json.loads(f.read(n)).get("__metadata__", {})
+    config = json.loads(meta.get("ditj.config", "{}"))
+    if "latents_mean" not in config:
+        raise SystemExit(f"{path}: no latents_mean/latents_std in its ditj.config metadata")
+    tensors = {k: v.float() for k, v in common.read_safetensors(path).items()
+               if k.startswith(("decoder.", "post_quant_conv."))}
+    return tensors, (config["latents_mean"], config["latents_std"])
+
+
 def train(a):
     torch.manual_seed(a.seed)
     d = common.load_emoji(a.data)
     train_idx, held_idx = np.where(~d["heldout"])[0], np.where(d["heldout"])[0]
     model = AutoencoderKL()
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
     os.makedirs(a.run, exist_ok=True)
     ckpt = os.path.join(a.run, "ckpt.pt")
+    s = torch.load(ckpt, map_location="cpu") if os.path.exists(ckpt) else None
+    stats = s.get("latent_stats") if s else None
+    if s is None and a.decoder:
+        tensors, stats = frozen_decoder(a.decoder)
+        result = model.load_state_dict(tensors, strict=False)
+        assert not result.unexpected_keys, result.unexpected_keys
+        assert all(k.startswith(("encoder.", "quant_conv.")) for k in result.missing_keys), result.missing_keys
+        print(f"decoder frozen from {a.decoder}; latent statistics kept: mean {stats[0]} std {stats[1]}")
+    if stats is not None:
+        for p in list(model.decoder.parameters()) + list(model.post_quant_conv.parameters()):
+            p.requires_grad_(False)
+        target_mu, target_sd = (torch.tensor(v).view(1, -1) for v in stats)
+    dit = diffusion = None
+    if a.dit:
+        import dit as dit_lib  # dit.py imports this module: import it only when asked
+        dit, diffusion = dit_lib.DiT(), dit_lib.Diffusion()
+        dit.load_state_dict({k: v.float() for k, v in common.read_safetensors(a.dit).items()})
+        dit.eval().requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=a.lr, weight_decay=0.0)
     step, seconds = 0, 0.0
     rng = np.random.default_rng(a.seed)
-    if os.path.exists(ckpt):
-        s = torch.load(ckpt, map_location="cpu")
+    if s is not None:
         model.load_state_dict(s["model"]); opt.load_state_dict(s["opt"])
         step, seconds = s["step"], s["seconds"]
         rng.bit_generator.state = s["rng"]; torch.set_rng_state(s["torch_rng"])
         print(f"resumed at step {step} ({seconds / 60:.1f} min trained)")
     print(f"AutoencoderKL {sum(p.numel() for p in model.parameters()):,} parameters; "
           f"{len(train_idx)} train / {len(held_idx)} held-out images")
-    log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "minutes", "loss", "l1", "l2", "kl", "psnr_heldout"],
-                         after_step=step)
+    log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "minutes", "loss", "l1", "l2", "kl", "psnr_heldout"]
+                        + (["dit_mse"] if dit else []), after_step=step)
     budget = common.Budget(a.hours)
     last_save = time.time()
     while not budget.done():
@@ -194,6 +234,16 @@ def train(a):
         l1, l2 = (rec - x).abs().mean(), ((rec - x) ** 2).mean()
         kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).sum(dim=(1, 2, 3)).mean()
         loss = l1 + l2 + a.kl_weight * kl
+        if stats is not None:
+            # relative squared error of the batch's per-channel statistics against the frozen latent space's
+            m = mean.transpose(0, 1).reshape(mean.shape[1], -1)
+            loss = loss + a.stats_weight * (((m.mean(1) - target_mu) / target_sd) ** 2
+                                            + ((m.std(1) - target_sd) / target_sd) ** 2).mean()
+        if dit is not None:
+            x0 = (mean - target_mu[..., None, None]) / target_sd[..., None, None]
+            labels = torch.from_numpy(d["labels"][idx])
+            dit_loss, dit_mse, _ = diffusion.loss(dit, x0, labels)
+            loss = loss + a.dit_weight * dit_loss
         # cosine learning-rate decay over the planned total steps, linear warm-up first
         lr = a.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / a.total_steps))))
         for g in opt.param_groups:
@@ -206,12 +256,14 @@ def train(a):
         if step % a.log_every == 0 or budget.done():
             p = psnr(model, d["images"][held_idx]) if step % (10 * a.log_every) == 0 or budget.done() else float("nan")
             log.row(step=step, minutes=round(seconds / 60, 2), loss=float(loss), l1=float(l1), l2=float(l2), kl=float(kl),
-                    psnr_heldout=p)
+                    psnr_heldout=p, **({"dit_mse": float(dit_mse)} if dit else {}))
             print(f"step {step} {seconds / 60:.1f} min loss {float(loss):.4f} l1 {float(l1):.4f} kl {float(kl):.1f}"
+                  + (f" dit mse {float(dit_mse):.4f}" if dit else "")
                   + (f" held-out PSNR {p:.2f} dB" if p == p else ""), flush=True)
         if time.time() - last_save > 600 or budget.done():
             common.save_checkpoint(ckpt, model=model.state_dict(), opt=opt.state_dict(), step=step, seconds=seconds,
-                                   rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(), config=CONFIG)
+                                   rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(), config=CONFIG,
+                                   latent_stats=stats)
             with torch.no_grad():
                 x = common.to_tensor(d["images"][held_idx[:16]])
                 rec = model.decode(model.encode(x)[0])
@@ -230,8 +282,9 @@ def export(a):
     train_imgs = d["images"][~d["heldout"]]
     with torch.no_grad():
         means = torch.cat([model.encode(common.to_tensor(train_imgs[i:i + 128]))[0] for i in range(0, len(train_imgs), 128)])
-    mu = means.mean(dim=(0, 2, 3)).tolist()
-    sd = means.std(dim=(0, 2, 3)).tolist()
+    own_mu, own_sd = means.mean(dim=(0, 2, 3)).tolist(), means.std(dim=(0, 2, 3)).tolist()
+    # a frozen decoder's latent space is the one its DiT was trained in: keep its statistics
+    mu, sd = s.get("latent_stats") or (own_mu, own_sd)
     held = psnr(model, d["images"][d["heldout"]])
     os.makedirs(a.export, exist_ok=True)
     config = dict(_class_name="AutoencoderKL", act_fn="silu", down_block_types=["DownEncoderBlock2D"] * 3,
@@ -243,6 +296,7 @@ def export(a):
     common.write_safetensors(os.path.join(a.export, "diffusion_pytorch_model.safetensors"), model.state_dict(),
                              {"format": "pt"})
     info = dict(step=s["step"], minutes=round(s["seconds"] / 60, 1), psnr_heldout=held, latents_mean=mu, latents_std=sd,
+                encoder_latents_mean=own_mu, encoder_latents_std=own_sd,
                 parameters=sum(p.numel() for p in model.parameters()),
                 decoder_parameters=sum(p.numel() for n, p in model.named_parameters() if n.startswith(("decoder", "post_quant"))))
     with open(os.path.join(a.export, "training.json"), "w") as f:
@@ -259,6 +313,11 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--total-steps", type=int, default=60000, help="length of the cosine learning-rate schedule")
     ap.add_argument("--kl-weight", type=float, default=1e-6)
+    ap.add_argument("--decoder", help="VAE safetensors file whose decoder stays frozen: train an encoder for it")
+    ap.add_argument("--stats-weight", type=float, default=0.1,
+                    help="with --decoder: weight of the pull towards the file's latent statistics")
+    ap.add_argument("--dit", help="with --decoder: the DiT safetensors file trained on the decoder's latents")
+    ap.add_argument("--dit-weight", type=float, default=0.05, help="weight of that DiT's training loss")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--log-every", type=int, default=50)
