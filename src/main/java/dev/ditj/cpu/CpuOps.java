@@ -673,6 +673,15 @@ public final class CpuOps implements Ops {
     }
 
     @Override
+    public void maskBlend(Tensor x, Tensor keep, Tensor mask) {
+        float[] xf = f(x), k = f(keep), m = f(mask);
+        int n = Ops.checkSameSize(x, keep, mask);
+        par.forRange(n, (from, to) -> {
+            for (int i = from; i < to; i++) xf[i] = (1f - m[i]) * k[i] + m[i] * xf[i];
+        });
+    }
+
+    @Override
     public void ddpmStep(Tensor x, Tensor modelOut, Tensor noise, DdpmCoefficients k) {
         float[] xf = f(x), m = f(modelOut), z = noise == null ? null : f(noise);
         int n = x.dim(0), ch = x.dim(1), per = Math.toIntExact(x.shape().numelFrom(2));

@@ -1131,6 +1131,12 @@ public final class CudaOps implements Ops {
     }
 
     @Override
+    public void maskBlend(Tensor x, Tensor keep, Tensor mask) {
+        long n = Ops.checkSameSize(x, keep, mask);
+        elementwise4("mask_blend_f32", n, p(x), p(keep), p(mask), n);
+    }
+
+    @Override
     public void ddpmStep(Tensor x, Tensor modelOut, Tensor noise, DdpmCoefficients k) {
         elementwise4("ddpm_step_f32", x.numel(), p(x), p(modelOut), p(noise), x.numel(), x.dim(1), modelOut.dim(1),
                 x.shape().numelFrom(2), k.sqrtRecipAlphasCumprod(), k.sqrtRecipm1AlphasCumprod(),
