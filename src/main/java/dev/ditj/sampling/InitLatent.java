@@ -54,8 +54,8 @@ public final class InitLatent implements AutoCloseable {
     public static int firstStep(int steps, double strength) {
         int kept = Math.min((int) (steps * strength), steps);
         if (kept < 1) {
-            throw new InvalidArgumentException("strength", strength + " of " + steps + " steps runs no step: it must be "
-                    + "at least 1/" + steps + " (or use more steps)");
+            throw new InvalidArgumentException("strength", "keeps no step of " + steps + " (int(" + steps + " * "
+                    + strength + ") = 0): use at least 1/" + steps + " or more steps, got " + strength);
         }
         return steps - kept;
     }

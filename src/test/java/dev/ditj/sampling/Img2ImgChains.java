@@ -60,16 +60,34 @@ public final class Img2ImgChains {
         return new HostTensor(Shape.of(1, 1, 64, 64), Pixels.grayLevels(TestModels.bytes("img2img_mask_rgb.npy"), 64, 64));
     }
 
-    /** The four recorded chains from the picture's latent: DDIM and DPM-Solver++, plain and masked. */
-    public static void chains(Ops ops) {
+    /** The recorded chains: DDIM and DPM-Solver++ from the picture's latent, plain and masked. */
+    public enum Chain {
+        DDIM(SamplerKind.DDIM, 0.6, false, "img2img_ddim10_s06_final.npy"),
+        DPM(SamplerKind.DPMPP2M, 0.7, false, "img2img_dpmpp2m10_s07_final.npy"),
+        DDIM_MASKED(SamplerKind.DDIM, 0.8, true, "img2img_ddim10_mask_s08_final.npy"),
+        DPM_MASKED(SamplerKind.DPMPP2M, 0.8, true, "img2img_dpmpp2m10_mask_s08_final.npy");
+
+        public final SamplerKind sampler;
+        public final double strength;
+        public final boolean masked;
+        public final String fixture;
+
+        Chain(SamplerKind sampler, double strength, boolean masked, String fixture) {
+            this.sampler = sampler;
+            this.strength = strength;
+            this.masked = masked;
+            this.fixture = fixture;
+        }
+    }
+
+    /** {@code chains} run from the picture's latent against the recorded ones. */
+    public static void chains(Ops ops, Chain... chains) {
         HostTensor x0 = TestModels.floats("img2img_x0.npy");
         try (Generator g = Generator.load(TestModels.ditA(), TestModels.vaeTiny(), ops)) {
-            run(g, request(SamplerKind.DDIM, InitImage.ofLatents(x0, 0.6)), "img2img_ddim10_s06_final.npy");
-            run(g, request(SamplerKind.DPMPP2M, InitImage.ofLatents(x0, 0.7)), "img2img_dpmpp2m10_s07_final.npy");
-            run(g, request(SamplerKind.DDIM, InitImage.ofLatents(x0, 0.8).withMask(mask())),
-                    "img2img_ddim10_mask_s08_final.npy");
-            run(g, request(SamplerKind.DPMPP2M, InitImage.ofLatents(x0, 0.8).withMask(mask())),
-                    "img2img_dpmpp2m10_mask_s08_final.npy");
+            for (Chain c : chains) {
+                InitImage init = InitImage.ofLatents(x0, c.strength);
+                run(g, request(c.sampler, c.masked ? init.withMask(mask()) : init), c.fixture);
+            }
         }
     }
 

@@ -25,7 +25,7 @@ class Img2ImgFixtureTest extends CpuBackendTest {
 
     @Test
     void chainsMatchDiffusers() {
-        Img2ImgChains.chains(ops);
+        Img2ImgChains.chains(ops, Img2ImgChains.Chain.values());
     }
 
     @Test
