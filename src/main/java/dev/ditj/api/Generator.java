@@ -270,7 +270,8 @@ public final class Generator implements AutoCloseable {
         return new GenerationInfo(dit.file().getFileName().toString(), dit.sourceSha256(),
                 vae.file().getFileName().toString(), vae.sourceSha256(), r.seed(), r.sampler(), r.steps(),
                 r.respacing(), r.cfgScale(), guidedChannels(r), r.ddimEta(), ops.precision().label(), ops.name(), side, side,
-                guidanceInterval(r), timeShift(r));
+                guidanceInterval(r), timeShift(r), r.initImage() == null ? 0 : r.initImage().strength(),
+                r.initImage() != null && r.initImage().mask() != null);
     }
 
     /**

@@ -430,7 +430,6 @@ final class GenerateCommand implements Callable<Integer> {
         if (r.initialNoise() != null) o.addProperty("noise_sha256", sha256(r.initialNoise()));
         if (r.stepNoise() != null) o.addProperty("step_noise_sha256", sha256(r.stepNoise()));
         if (r.initImage() != null) {
-            o.addProperty("strength", r.initImage().strength());
             o.addProperty("init_image_sha256", sha256(r.initImage().pixels().data()));
             if (r.initImage().mask() != null) o.addProperty("mask_sha256", sha256(r.initImage().mask().data()));
         }

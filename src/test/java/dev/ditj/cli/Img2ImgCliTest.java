@@ -49,7 +49,7 @@ class Img2ImgCliTest {
     }
 
     /** Runs a DDIM-10 (ddim10 respacing) img2img of class 3 and compares its latent with image 0 of {@code fixture}. */
-    private void matches(String fixture, String... extra) {
+    private Path matches(String fixture, String... extra) {
         Path latent = tmp.resolve("latent.npy"), out = tmp.resolve("out.png");
         String[] base = {"generate", "--model", TestModels.ditA().toString(), "--vae", TestModels.vaeTiny().toString(),
                 "--class", "3", "--sampler", "ddim", "--steps", "10", "--respacing", "ddim10", "--cfg-scale", "4",
@@ -62,12 +62,15 @@ class Img2ImgCliTest {
         assertTrue(Files.exists(out));
         float[] expected = Arrays.copyOf(TestModels.floats(fixture).data(), LATENT);
         Compare.assertRelL2(Npy.read(latent).toFloats(), expected, 1e-5, "cli " + fixture + " " + String.join(" ", extra));
+        return out;
     }
 
     @Test
-    void initImageMatchesDiffusersImg2Img() {
-        matches("img2img_ddim10_s06_final.npy", "--init-image", png("in.png", SIDE, SIDE, picture()).toString(),
+    void initImageMatchesDiffusersImg2Img() throws Exception {
+        Path out = matches("img2img_ddim10_s06_final.npy", "--init-image", png("in.png", SIDE, SIDE, picture()).toString(),
                 "--strength", "0.6");
+        String parameters = Png.readText(Files.readAllBytes(out)).get("parameters");
+        assertTrue(parameters.contains(", Denoising strength: 0.6") && !parameters.contains("Inpainting"), parameters);
     }
 
     @Test
