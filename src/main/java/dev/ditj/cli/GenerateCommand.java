@@ -116,7 +116,8 @@ final class GenerateCommand implements Callable<Integer> {
                     + "LightningDiT)")
     Double timeShift;
 
-    @Option(names = "--noise", paramLabel = "Z.npy", description = "initial latent noise [N, C, I, I] instead of the seed's")
+    @Option(names = "--noise", paramLabel = "Z.npy", description = "initial latent noise [N, C, I, I] instead of the seed's (with "
+            + "--init-image: the noise the picture is noised with)")
     Path noise;
 
     @Option(names = "--step-noise", paramLabel = "N.npy",
@@ -136,7 +137,7 @@ final class GenerateCommand implements Callable<Integer> {
     Double strength;
 
     @Option(names = "--mask", paramLabel = "MASK.png",
-            description = "with --init-image: inpainting: white (gray >= 50%) is regenerated, black keeps the picture; "
+            description = "with --init-image: inpainting: white (gray >= 50%%) is regenerated, black keeps the picture; "
                     + "the picture's size")
     Path mask;
 
