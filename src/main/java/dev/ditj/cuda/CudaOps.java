@@ -1124,10 +1124,8 @@ public final class CudaOps implements Ops {
 
     @Override
     public void scaledAdd(Tensor out, float a, Tensor x, float b, Tensor y) {
-        if (out.numel() != x.numel() || out.numel() != y.numel()) {
-            throw new IllegalArgumentException("size mismatch: " + out + ", " + x + ", " + y);
-        }
-        elementwise4("scaled_add_f32", out.numel(), p(out), p(x), p(y), out.numel(), a, b);
+        long n = Ops.checkSameSize(out, x, y);
+        elementwise4("scaled_add_f32", n, p(out), p(x), p(y), n, a, b);
     }
 
     @Override

@@ -327,9 +327,13 @@ public interface Ops extends AutoCloseable {
      */
     void maskBlend(Tensor x, Tensor keep, Tensor mask);
 
+    /** The element count of tensors that must have the same one (an elementwise op's operands). */
     static int checkSameSize(Tensor... t) {
         for (Tensor u : t) {
-            if (u.numel() != t[0].numel()) throw new IllegalArgumentException("size mismatch: " + java.util.Arrays.toString(t));
+            if (u.numel() != t[0].numel()) {
+                throw new IllegalArgumentException("size mismatch: " + java.util.Arrays.stream(t).map(String::valueOf)
+                        .collect(java.util.stream.Collectors.joining(", ")));
+            }
         }
         return Math.toIntExact(t[0].numel());
     }
