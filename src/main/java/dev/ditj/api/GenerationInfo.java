@@ -15,11 +15,12 @@ import java.util.Map;
  * entries: {@code parameters} (one readable line per field group, as Stable Diffusion front ends write it) and
  * {@code ditj} (the same as JSON, with each image's class and noise index). {@code guidanceInterval}: a flow
  * model's, as resolved for the run, or null (every step). {@code timeShift}: the ODE grid's (LightningDiT's), 1 = none.
+ * {@code strength}: image-to-image's (0 = from noise), {@code masked}: with an inpainting mask.
  */
 public record GenerationInfo(String model, String modelSha256, String vae, String vaeSha256, long seed,
                              SamplerKind sampler, int steps, String respacing, float cfgScale, int guidedChannels,
                              float ddimEta, String precision, String backend, int imageWidth, int imageHeight,
-                             GuidanceInterval guidanceInterval, double timeShift) {
+                             GuidanceInterval guidanceInterval, double timeShift, double strength, boolean masked) {
     /** The PNG text keyword of the JSON form. */
     public static final String PNG_KEY = "ditj";
     /** The PNG text keyword of the readable form (the one Stable Diffusion front ends use). */
@@ -40,7 +41,8 @@ public record GenerationInfo(String model, String modelSha256, String vae, Strin
                 model, hash(modelSha256), vae, hash(vaeSha256), respacing == null ? "none" : respacing, ddimEta,
                 precision, backend, Version.VERSION)
                 + (guidanceInterval == null ? "" : ", Guidance interval: " + guidanceInterval)
-                + (timeShift == 1 ? "" : ", Time shift: " + timeShift);
+                + (timeShift == 1 ? "" : ", Time shift: " + timeShift)
+                + (strength == 0 ? "" : ", Denoising strength: " + strength + (masked ? ", Inpainting mask: yes" : ""));
         JsonObject o = new JsonObject();
         if (classes.length == 1) {
             o.addProperty("class", classes[0]);
@@ -71,6 +73,10 @@ public record GenerationInfo(String model, String modelSha256, String vae, Strin
             o.add("guidance_interval", GSON.toJsonTree(new double[] {guidanceInterval.low(), guidanceInterval.high()}));
         }
         if (timeShift != 1) o.addProperty("time_shift", timeShift);
+        if (strength != 0) {
+            o.addProperty("strength", strength);
+            o.addProperty("masked", masked);
+        }
         o.addProperty("model", model);
         o.addProperty("model_sha256", modelSha256);
         o.addProperty("vae", vae);

@@ -36,11 +36,13 @@ import java.util.Arrays;
  * @param timeShift      LightningDiT's timestep shift s of the ODE grid, t' = s·t / (1 + (s - 1)·t), finite and
  *                       > 0 (1 = none), for the euler, heun and dopri5 samplers of SiT-convention models; 0 = the
  *                       model's default (LightningDiT: 0.3; the others: none)
+ * @param initImage      image-to-image: the picture (and mask) the images start from, or null (pure noise); the
+ *                       initial noise is then the ε it is noised with (see {@link InitImage})
  */
 public record GenerationRequest(int[] classes, int[] imageIndices, long seed, SamplerKind sampler, int steps,
                                 String respacing, float cfgScale, int guidedChannels, float ddimEta,
                                 float[] initialNoise, float[] stepNoise, boolean keepLatent,
-                                GuidanceInterval guidanceInterval, double timeShift) {
+                                GuidanceInterval guidanceInterval, double timeShift, InitImage initImage) {
     /** The most sampler steps: the diffusion was trained with 1000. */
     public static final int MAX_STEPS = GaussianDiffusion.TRAIN_STEPS;
 
@@ -159,6 +161,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         private boolean keepLatent;
         private GuidanceInterval guidanceInterval;
         private double timeShift;
+        private InitImage initImage;
 
         private Builder(int[] classes) {
             this.classes = classes == null ? null : classes.clone();
@@ -181,6 +184,8 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         public Builder stepNoise(float[] v) { stepNoise = v; return this; }
         public Builder keepLatent(boolean v) { keepLatent = v; return this; }
         public Builder guidanceInterval(GuidanceInterval v) { guidanceInterval = v; return this; }
+        /** Image-to-image: start from this picture (null: from noise). */
+        public Builder initImage(InitImage v) { initImage = v; return this; }
         /** The ODE's timestep shift, finite and > 0 (1 = none); unset = the model's default. */
         public Builder timeShift(double v) {
             checkTimeShift(v);
@@ -208,7 +213,8 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
 
         public GenerationRequest build() {
             return new GenerationRequest(classes, imageIndices, seed, sampler, resolvedSteps(), respacing,
-                    cfgScale, guidedChannels, ddimEta, initialNoise, stepNoise, keepLatent, guidanceInterval, timeShift);
+                    cfgScale, guidedChannels, ddimEta, initialNoise, stepNoise, keepLatent, guidanceInterval, timeShift,
+                    initImage);
         }
     }
 
@@ -217,6 +223,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         return "GenerationRequest[" + classes.length + " image(s), classes=" + Arrays.toString(Arrays.copyOf(classes,
                 Math.min(classes.length, 16))) + (classes.length > 16 ? "..." : "") + ", seed=" + seed + ", sampler="
                 + sampler + ", steps=" + steps + ", cfgScale=" + cfgScale + (timeShift != 0 ? ", timeShift=" + timeShift : "")
+                + (initImage != null ? ", strength=" + initImage.strength() + (initImage.mask() != null ? ", masked" : "") : "")
                 + "]";
     }
 }

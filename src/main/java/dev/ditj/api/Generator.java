@@ -17,6 +17,7 @@ import dev.ditj.sampling.FlowOdeSampler;
 import dev.ditj.sampling.FlowSampler;
 import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
+import dev.ditj.sampling.InitLatent;
 import dev.ditj.sampling.NoiseSource;
 import dev.ditj.sampling.RepaSampler;
 import dev.ditj.sampling.Sampler;
@@ -213,6 +214,46 @@ public final class Generator implements AutoCloseable {
         }
         checkLength("stepNoise", r.stepNoise(), (long) noiseSteps * n * perImage, "[" + noiseSteps + ", " + n + ", "
                 + ch + ", " + c.inputSize() + ", " + c.inputSize() + "]");
+        if (r.initImage() != null) checkInitImage(r, r.initImage());
+    }
+
+    /** The picture fits the model (size, channels, count), the VAE can encode it, the strength keeps a step. */
+    private void checkInitImage(GenerationRequest r, InitImage init) {
+        int side = dit.config().inputSize(), pixelSide = side * vae.config().downsamplingFactor();
+        if (init.count() != 1 && init.count() != r.count()) {
+            throw new InvalidArgumentException("initImage", "holds " + init.count() + " pictures; give one for all "
+                    + "images or one per image (" + r.count() + ")");
+        }
+        if (init.pixels() != null) {
+            vae.requireEncoder();
+            Shape s = init.pixels().shape();
+            if (s.dim(2) != pixelSide || s.dim(3) != pixelSide) {
+                throw new InvalidArgumentException("initImage", "is " + s.dim(3) + "x" + s.dim(2) + " pixels, but "
+                        + dit.file().getFileName() + " with " + vae.file().getFileName() + " takes " + pixelSide + "x"
+                        + pixelSide + " images");
+            }
+        } else {
+            Shape s = init.latents().shape();
+            int ch = dit.config().inChannels();
+            if (s.dim(1) != ch || s.dim(2) != side || s.dim(3) != side) {
+                throw new InvalidArgumentException("initImage", "latents are " + s + ", but " + dit.file().getFileName()
+                        + " takes [P, " + ch + ", " + side + ", " + side + "]");
+            }
+        }
+        if (init.mask() != null) {
+            Shape m = init.mask().shape();
+            boolean ok = m.dim(2) == m.dim(3) && (m.dim(2) == pixelSide || m.dim(2) == side);
+            if (!ok) {
+                throw new InvalidArgumentException("mask", "is " + m.dim(3) + "x" + m.dim(2) + ", but the picture is "
+                        + pixelSide + "x" + pixelSide + " pixels (" + side + "x" + side + " latents)");
+            }
+            if (r.sampler() == SamplerKind.DOPRI5) {
+                throw new InvalidArgumentException("mask", "needs a fixed-step sampler: dopri5 chooses its own steps; "
+                        + "use euler, heun or euler-maruyama");
+            }
+        }
+        InitLatent.firstStep(r.sampler().flow ? flowSampler(r, info(r)).scheduleSteps() : sampler(r).steps(),
+                init.strength());
     }
 
     private static void checkLength(String what, float[] values, long expected, String shape) {
@@ -229,7 +270,8 @@ public final class Generator implements AutoCloseable {
         return new GenerationInfo(dit.file().getFileName().toString(), dit.sourceSha256(),
                 vae.file().getFileName().toString(), vae.sourceSha256(), r.seed(), r.sampler(), r.steps(),
                 r.respacing(), r.cfgScale(), guidedChannels(r), r.ddimEta(), ops.precision().label(), ops.name(), side, side,
-                guidanceInterval(r), timeShift(r));
+                guidanceInterval(r), timeShift(r), r.initImage() == null ? 0 : r.initImage().strength(),
+                r.initImage() != null && r.initImage().mask() != null);
     }
 
     /**
@@ -302,6 +344,7 @@ public final class Generator implements AutoCloseable {
         try {
             int batch = batchSize > 0 ? batchSize : defaultBatchSize();
             GenerationInfo info = info(r);
+            HostTensor pictures = pictureLatents(r.initImage());
             int n = r.count();
             long total = (long) n * r.steps();
             for (int first = 0; first < n; first += batch) {
@@ -312,16 +355,25 @@ public final class Generator implements AutoCloseable {
                     listener.stepDone(Math.toIntExact(Math.min(Integer.MAX_VALUE, before + (long) done * count)),
                             (int) Math.min(Integer.MAX_VALUE, total));
                 };
-                sink.accept(first, generateBatch(r, first, count, info, progress));
+                sink.accept(first, generateBatch(r, first, count, info, pictures, progress));
             }
         } finally {
             lock.unlock();
         }
     }
 
-    /** Images {@code first .. first + count - 1} of {@code r}, as one batch on the backend. */
+    /** The latents {@code [P, C, I, I]} of an image-to-image request's pictures (encoded once per run), or null. */
+    private HostTensor pictureLatents(InitImage init) {
+        if (init == null) return null;
+        return init.latents() != null ? init.latents() : vae.encode(init.pixels(), null).latent();
+    }
+
+    /**
+     * Images {@code first .. first + count - 1} of {@code r}, as one batch on the backend; {@code pictures}: the
+     * latents of an image-to-image request's pictures, or null.
+     */
     private GenerationResult generateBatch(GenerationRequest r, int first, int count, GenerationInfo info,
-                                           StepListener listener) {
+                                           HostTensor pictures, StepListener listener) {
         DitConfig c = dit.config();
         int ch = c.inChannels(), side = c.inputSize(), perImage = ch * side * side;
         int[] classes = Arrays.copyOfRange(r.classes(), first, first + count);
@@ -339,11 +391,12 @@ public final class Generator implements AutoCloseable {
         long t1;
         try (GuidedDit model = new GuidedDit(dit.dit(), classes, modelScale(r), Math.max(1, info.guidedChannels()));
              Tensor x = ops.upload(new HostTensor(Shape.of(stateImages(model, r), ch, side, side), state(xT, model, r)));
-             Tensor sample = ops.view(x, Shape.of(count, ch, side, side))) {
+             Tensor sample = ops.view(x, Shape.of(count, ch, side, side));
+             InitLatent init = initLatent(r, pictures, first, count, model, x.shape())) {
             if (r.sampler().flow) {
-                flowSampler(r, info).run(ops, model, x, noise, listener);
+                flowSampler(r, info).run(ops, model, x, noise, listener, init);
             } else {
-                sampler(r).run(ops, model, x, noise, listener);
+                sampler(r).run(ops, model, x, noise, listener, init);
             }
             ops.synchronize();
             t1 = System.nanoTime();
@@ -352,6 +405,32 @@ public final class Generator implements AutoCloseable {
         }
         long t2 = System.nanoTime();
         return new GenerationResult(images, latents, t1 - t0, t2 - t1, info, classLabels(), classes, indices);
+    }
+
+    /**
+     * The picture of each image of the batch (one for all, or one per request position) and the mask, uploaded in
+     * the shape of the sampler's state; null without a picture.
+     */
+    private InitLatent initLatent(GenerationRequest r, HostTensor pictures, int first, int count, GuidedDit model,
+                                  Shape state) {
+        if (pictures == null) return null;
+        InitImage init = r.initImage();
+        int perImage = Math.toIntExact(pictures.shape().numelFrom(1)), side = dit.config().inputSize();
+        float[] x0 = new float[Math.multiplyExact(count, perImage)];
+        for (int i = 0; i < count; i++) {
+            int p = pictures.shape().dim(0) == 1 ? 0 : first + i;
+            System.arraycopy(pictures.data(), p * perImage, x0, i * perImage, perImage);
+        }
+        Tensor x0t = ops.upload(new HostTensor(state, state(x0, model, r)));
+        if (init.mask() == null) return new InitLatent(ops, x0t, null, init.strength());
+        float[] plane = init.latentMask(side), m = new float[Math.toIntExact(state.numel())];
+        for (int k = 0; k < m.length; k += plane.length) System.arraycopy(plane, 0, m, k, plane.length);
+        try {
+            return new InitLatent(ops, x0t, ops.upload(new HostTensor(state, m)), init.strength());
+        } catch (RuntimeException e) {
+            x0t.close();
+            throw e;
+        }
     }
 
     /**

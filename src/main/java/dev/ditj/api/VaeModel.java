@@ -131,7 +131,8 @@ public final class VaeModel implements AutoCloseable {
         return decoder;
     }
 
-    private VaeEncoder requireEncoder() {
+    /** The encoder; refused with a one-line reason when the file holds none. */
+    VaeEncoder requireEncoder() {
         if (encoder == null) {
             throw new DitjException(file + ": this VAE file holds no encoder (decoder only); convert a VAE checkpoint "
                     + "that has the encoder's weights to encode images");

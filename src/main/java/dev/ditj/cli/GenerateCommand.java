@@ -12,7 +12,12 @@ import dev.ditj.api.GuidanceInterval;
 import dev.ditj.api.Generator;
 import dev.ditj.api.SampleFolder;
 import dev.ditj.api.SamplerKind;
+import dev.ditj.api.InitImage;
 import dev.ditj.image.Pixels;
+import dev.ditj.image.Resize;
+import dev.ditj.sampling.InitLatent;
+import dev.ditj.tensor.HostTensor;
+import dev.ditj.tensor.Shape;
 import dev.ditj.image.Png;
 import dev.ditj.io.ArrayWriter;
 import dev.ditj.tensor.DType;
@@ -40,12 +45,15 @@ import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate class-conditional images: noise -> sampler with classifier-free guidance -> VAE -> PNG.")
+        description = "Generate class-conditional images: noise -> sampler with classifier-free guidance -> VAE -> PNG; "
+                + "with --init-image, from a picture (image-to-image, inpainting with --mask).")
 final class GenerateCommand implements Callable<Integer> {
     /** The most images one run takes (their class list is held in memory). */
     static final int MAX_IMAGES = 100_000_000;
     /** The largest grid PNG: beyond this, images go to --out-dir or --npz. */
     static final long MAX_GRID_PIXELS = 64L << 20;
+    /** --strength without a value: diffusers' img2img default. */
+    static final double DEFAULT_STRENGTH = 0.8;
 
     @Option(names = "--model", paramLabel = "M", description = "ditj DiT file (default: the bundled model)")
     Path model;
@@ -108,13 +116,35 @@ final class GenerateCommand implements Callable<Integer> {
                     + "LightningDiT)")
     Double timeShift;
 
-    @Option(names = "--noise", paramLabel = "Z.npy", description = "initial latent noise [N, C, I, I] instead of the seed's")
+    @Option(names = "--noise", paramLabel = "Z.npy", description = "initial latent noise [N, C, I, I] instead of the seed's (with "
+            + "--init-image: the noise the picture is noised with)")
     Path noise;
 
     @Option(names = "--step-noise", paramLabel = "N.npy",
             description = "per-step noise [S, N, C, I, I] instead of the seed's, in loop order (S = steps; "
                     + "euler-maruyama: steps - 1)")
     Path stepNoise;
+
+    @Option(names = "--init-image", paramLabel = "IN.png",
+            description = "image-to-image: start every image from this picture (encoded by the VAE, which must hold "
+                    + "its encoder), of the model's image size unless --resize; RGB, alpha composited on white")
+    Path initImage;
+
+    @Option(names = "--strength", paramLabel = "S",
+            description = "with --init-image: the share of the schedule that runs, in (0, 1]: the last int(steps*S) "
+                    + "steps, from the picture noised to the first of them (1 = fully noised; default: "
+                    + DEFAULT_STRENGTH + ")")
+    Double strength;
+
+    @Option(names = "--mask", paramLabel = "MASK.png",
+            description = "with --init-image: inpainting: white (gray >= 50%%) is regenerated, black keeps the picture; "
+                    + "the picture's size")
+    Path mask;
+
+    @Option(names = "--resize",
+            description = "with --init-image: centre-crop the picture (and mask) to a square and scale it to the "
+                    + "model's image size")
+    boolean resize;
 
     @Option(names = "--save-latent", paramLabel = "L.npy", description = "also save the final latents [N, C, I, I]")
     Path saveLatent;
@@ -145,6 +175,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     /** Images per class of the current request (for the grid layout). */
     private int perClass = 1;
+    /** The --init-image and --mask PNGs, read when the options are checked. */
+    private Png.Decoded picture, maskPicture;
 
     @Override
     public Integer call() {
@@ -180,6 +212,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (cfgChannels != null) parseChannels(cfgChannels, Integer.MAX_VALUE);
         if (guidanceInterval != null) GuidanceInterval.parse(guidanceInterval);
         if (listClasses) return;
+        checkInitImageOptions();
         settings(sampler != null ? SamplerKind.parse(sampler) : null, cfgScale != null ? cfgScale : 1f).check();
         if (output != null) checkFile("-o", output, ".png");
         if (npz != null) checkFile("--npz", npz, ".npz");
@@ -195,6 +228,65 @@ final class GenerateCommand implements Callable<Integer> {
                 usage("--out-dir '" + outDir + "': parent directory " + parent + " does not exist");
             }
         }
+    }
+
+    /** The picture options go together; the files are PNGs of one size (read now, checked against the model later). */
+    private void checkInitImageOptions() {
+        if (initImage == null) {
+            if (strength != null) usage("--strength needs --init-image IN.png");
+            if (mask != null) usage("--mask needs --init-image IN.png");
+            if (resize) usage("--resize needs --init-image IN.png");
+            return;
+        }
+        if (strength != null) InitLatent.checkStrength(strength);
+        picture = readPng(initImage);
+        if (mask != null) {
+            maskPicture = readPng(mask);
+            if (maskPicture.width() != picture.width() || maskPicture.height() != picture.height()) {
+                usage(mask + ": mask is " + maskPicture.width() + "x" + maskPicture.height() + ", but the picture "
+                        + initImage + " is " + picture.width() + "x" + picture.height() + "; give a mask of its size");
+            }
+        }
+    }
+
+    /** A PNG given as input, refused as a usage error (exit 2) when it cannot be read. */
+    private static Png.Decoded readPng(Path file) {
+        try {
+            return Png.readRgb(file);
+        } catch (DitjException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /**
+     * The --init-image picture (and mask) for {@code g}: its VAE must hold an encoder, the picture the model's image
+     * size (or --resize makes it so); null without --init-image.
+     */
+    private InitImage initImage(Generator g) {
+        if (picture == null) return null;
+        if (!g.vae().hasEncoder()) {
+            usage(g.vae().file() + ": this VAE file holds no encoder (decoder only); --init-image needs a VAE converted with "
+                    + "its encoder's weights");
+        }
+        int side = g.dit().config().inputSize() * g.vae().config().downsamplingFactor();
+        byte[] rgb = modelSized(picture, initImage, side, true);
+        float[] x = new float[3 * side * side];
+        Pixels.fromRgb8(rgb, side, side, x, 0);
+        InitImage init = InitImage.ofPixels(new HostTensor(Shape.of(1, 3, side, side), x),
+                strength != null ? strength : DEFAULT_STRENGTH);
+        if (maskPicture == null) return init;
+        float[] gray = Pixels.grayLevels(modelSized(maskPicture, mask, side, false), side, side);
+        return init.withMask(new HostTensor(Shape.of(1, 1, side, side), gray));
+    }
+
+    /** The picture's pixels at {@code side × side}: as they are, or (--resize) centre-cropped and scaled. */
+    private byte[] modelSized(Png.Decoded d, Path file, int side, boolean srgb) {
+        if (resize) return Resize.centreSquare(d.pixels(), d.width(), d.height(), side, srgb);
+        if (d.width() != side || d.height() != side) {
+            usage(file + ": image is " + d.width() + "x" + d.height() + ", but the model makes " + side + "x" + side
+                    + " images; give a picture of that size, or --resize to centre-crop and scale it");
+        }
+        return d.pixels();
     }
 
     private static void checkFile(String option, Path file, String extension) {
@@ -227,7 +319,7 @@ final class GenerateCommand implements Callable<Integer> {
         float scale = cfgScale != null ? cfgScale : defaults.cfgScale();
         int c = g.dit().config().inChannels(), side = g.dit().config().inputSize();
         GenerationRequest.Builder b = GenerationRequest.builder(ids).seed(seed).sampler(kind).cfgScale(scale)
-                .respacing(respacing).keepLatent(saveLatent != null);
+                .respacing(respacing).keepLatent(saveLatent != null).initImage(initImage(g));
         if (eta != null) b.ddimEta(eta);
         if (steps != null) {
             b.steps(steps);
@@ -260,9 +352,11 @@ final class GenerateCommand implements Callable<Integer> {
                     + "; use a new --out-dir");
         }
         GenerationRequest work = subset(request, todo);
-        System.err.printf(Locale.ROOT, "%s on %s: %d image(s) of %s, %s %d steps, cfg %.2f, seed %d%s%n",
+        System.err.printf(Locale.ROOT, "%s on %s: %d image(s) of %s, %s %d steps, cfg %.2f, seed %d%s%s%n",
                 g.dit().name(), g.backendName(), n, describe(labels, request.classes()),
                 request.sampler().cliName, request.steps(), request.cfgScale(), seed,
+                request.initImage() == null ? "" : String.format(Locale.ROOT, ", from %s (strength %s%s)", initImage,
+                        request.initImage().strength(), mask != null ? ", mask " + mask : ""),
                 todo.length < n ? " (" + (n - todo.length) + " already in " + outDir + ")" : "");
         if (folder != null) folder.start();
         Outputs out = new Outputs(g, request, folder, grid ? gridFile : null, columns);
@@ -311,7 +405,7 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationRequest.Builder b = GenerationRequest.builder(classes).imageIndices(positions).seed(r.seed())
                 .sampler(r.sampler()).steps(r.steps()).respacing(r.respacing()).cfgScale(r.cfgScale())
                 .guidedChannels(r.guidedChannels()).ddimEta(r.ddimEta()).initialNoise(initial).stepNoise(steps)
-                .keepLatent(r.keepLatent()).guidanceInterval(r.guidanceInterval());
+                .keepLatent(r.keepLatent()).guidanceInterval(r.guidanceInterval()).initImage(r.initImage());
         if (r.timeShift() != 0) b.timeShift(r.timeShift());
         return b.build();
     }
@@ -336,6 +430,10 @@ final class GenerateCommand implements Callable<Integer> {
         o.add("classes", classesJson);
         if (r.initialNoise() != null) o.addProperty("noise_sha256", sha256(r.initialNoise()));
         if (r.stepNoise() != null) o.addProperty("step_noise_sha256", sha256(r.stepNoise()));
+        if (r.initImage() != null) {
+            o.addProperty("init_image_sha256", sha256(r.initImage().pixels().data()));
+            if (r.initImage().mask() != null) o.addProperty("mask_sha256", sha256(r.initImage().mask().data()));
+        }
         return o;
     }
 

@@ -31,7 +31,8 @@ public final class Main {
             Map.entry("guidedChannels", "--cfg-channels"), Map.entry("ddimEta", "--eta"),
             Map.entry("initialNoise", "--noise"), Map.entry("stepNoise", "--step-noise"),
             Map.entry("guidanceInterval", "--guidance-interval"), Map.entry("timeShift", "--time-shift"),
-            Map.entry("batchSize", "--batch-size"), Map.entry("outDir", "--out-dir"), Map.entry("images", "--images"));
+            Map.entry("batchSize", "--batch-size"), Map.entry("outDir", "--out-dir"), Map.entry("images", "--images"),
+            Map.entry("strength", "--strength"), Map.entry("initImage", "--init-image"), Map.entry("mask", "--mask"));
 
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "print the stack trace of an error")
     boolean debug;

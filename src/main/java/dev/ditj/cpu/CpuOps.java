@@ -203,7 +203,7 @@ public final class CpuOps implements Ops {
     @Override
     public void add(Tensor out, Tensor a, Tensor b) {
         float[] o = f(out), x = f(a), y = f(b);
-        int n = sameSize(out, a, b);
+        int n = Ops.checkSameSize(out, a, b);
         par.forRange(n, (from, to) -> {
             for (int i = from; i < to; i++) o[i] = x[i] + y[i];
         });
@@ -212,18 +212,11 @@ public final class CpuOps implements Ops {
     @Override
     public void silu(Tensor out, Tensor x) {
         float[] o = f(out), v = f(x);
-        int n = sameSize(out, x, x);
+        int n = Ops.checkSameSize(out, x, x);
         par.forRange(n, (from, to) -> {
             System.arraycopy(v, from, o, from, to - from);
             RowKernels.BEST.biasActivation(o, from, to - from, null, 0, Activation.SILU);
         });
-    }
-
-    private static int sameSize(Tensor a, Tensor b, Tensor c) {
-        if (a.numel() != b.numel() || a.numel() != c.numel()) {
-            throw new IllegalArgumentException("size mismatch: " + a + ", " + b + ", " + c);
-        }
-        return Math.toIntExact(a.numel());
     }
 
     @Override
@@ -666,9 +659,18 @@ public final class CpuOps implements Ops {
     @Override
     public void scaledAdd(Tensor out, float a, Tensor x, float b, Tensor y) {
         float[] o = f(out), xf = f(x), yf = f(y);
-        int n = sameSize(out, x, y);
+        int n = Ops.checkSameSize(out, x, y);
         par.forRange(n, (from, to) -> {
             for (int i = from; i < to; i++) o[i] = a * xf[i] + b * yf[i];
+        });
+    }
+
+    @Override
+    public void maskBlend(Tensor x, Tensor keep, Tensor mask) {
+        float[] xf = f(x), k = f(keep), m = f(mask);
+        int n = Ops.checkSameSize(x, keep, mask);
+        par.forRange(n, (from, to) -> {
+            for (int i = from; i < to; i++) xf[i] = (1f - m[i]) * k[i] + m[i] * xf[i];
         });
     }
 

@@ -1124,10 +1124,14 @@ public final class CudaOps implements Ops {
 
     @Override
     public void scaledAdd(Tensor out, float a, Tensor x, float b, Tensor y) {
-        if (out.numel() != x.numel() || out.numel() != y.numel()) {
-            throw new IllegalArgumentException("size mismatch: " + out + ", " + x + ", " + y);
-        }
-        elementwise4("scaled_add_f32", out.numel(), p(out), p(x), p(y), out.numel(), a, b);
+        long n = Ops.checkSameSize(out, x, y);
+        elementwise4("scaled_add_f32", n, p(out), p(x), p(y), n, a, b);
+    }
+
+    @Override
+    public void maskBlend(Tensor x, Tensor keep, Tensor mask) {
+        long n = Ops.checkSameSize(x, keep, mask);
+        elementwise4("mask_blend_f32", n, p(x), p(keep), p(mask), n);
     }
 
     @Override

@@ -83,6 +83,19 @@ public final class Pixels {
         }
     }
 
+    /**
+     * 8-bit RGB HWC pixels as gray levels in [0, 1], {@code L / 255} with L from PIL's {@code convert("L")} (ITU-R
+     * 601-2 luma in 16-bit fixed point, rounded), as diffusers' mask processor reads a mask.
+     */
+    public static float[] grayLevels(byte[] hwc, int height, int width) {
+        float[] out = new float[height * width];
+        for (int p = 0; p < out.length; p++) {
+            int r = hwc[3 * p] & 0xff, g = hwc[3 * p + 1] & 0xff, b = hwc[3 * p + 2] & 0xff;
+            out[p] = ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16) / 255f;
+        }
+        return out;
+    }
+
     /** The save_image mapping of one non-NaN value to 0..255 (see {@link #toRgb8}). */
     static int quantize(float x) {
         x = Math.max(-1f, Math.min(1f, x));

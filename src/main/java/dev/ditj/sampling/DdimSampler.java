@@ -29,8 +29,14 @@ public final class DdimSampler extends Sampler {
                 (float) Math.sqrt(1f - abPrev - sigma * sigma), i != 0 && sigma != 0f);
     }
 
+    /** diffusers' add_noise at loop step k: ᾱ of its original timestep (see {@link GaussianDiffusion#level}). */
     @Override
-    public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener) {
+    public InitLatent.Level level(int k) {
+        return diffusion.level(steps() - 1 - k);
+    }
+
+    @Override
+    public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener, InitLatent init) {
         int total = steps();
         int[] timesteps = new int[total];
         boolean[] needsNoise = new boolean[total];
@@ -39,12 +45,15 @@ public final class DdimSampler extends Sampler {
             needsNoise[k] = coefficients(total - 1 - k).addNoise();
         }
         model.prepare(timesteps);
+        int first = InitLatent.begin(init, x, total, this::level);
+        for (int k = 0; k < first; k++) needsNoise[k] = false;
         try (Tensor prediction = ops.alloc(predictionShape(model, x)); StepNoise z = new StepNoise(ops, x, noise, needsNoise)) {
-            for (int k = 0; k < total; k++) {
+            for (int k = first; k < total; k++) {
                 int i = total - 1 - k;
                 model.predict(x, k, prediction);
                 DdimCoefficients c = coefficients(i);
                 ops.ddimStep(x, prediction, c.addNoise() ? z.of(k) : null, c);
+                InitLatent.afterStep(init, x, k, total, this::level);
                 listener.stepDone(k + 1, total);
             }
         }

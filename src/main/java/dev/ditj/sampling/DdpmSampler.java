@@ -29,8 +29,14 @@ public final class DdpmSampler extends Sampler {
                 (float) d.fixedLargeLogVariance(i), i != 0);
     }
 
+    /** diffusers' add_noise at loop step k: ᾱ of its original timestep (see {@link GaussianDiffusion#level}). */
     @Override
-    public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener) {
+    public InitLatent.Level level(int k) {
+        return diffusion.level(steps() - 1 - k);
+    }
+
+    @Override
+    public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener, InitLatent init) {
         boolean learned = model.outChannels() == 2 * model.channels();
         int total = steps();
         int[] timesteps = new int[total];
@@ -40,11 +46,14 @@ public final class DdpmSampler extends Sampler {
             needsNoise[k] = k != total - 1; // the last step (index 0) adds no noise
         }
         model.prepare(timesteps);
+        int first = InitLatent.begin(init, x, total, this::level);
+        for (int k = 0; k < first; k++) needsNoise[k] = false;
         try (Tensor prediction = ops.alloc(predictionShape(model, x)); StepNoise z = new StepNoise(ops, x, noise, needsNoise)) {
-            for (int k = 0; k < total; k++) {
+            for (int k = first; k < total; k++) {
                 int i = total - 1 - k;
                 model.predict(x, k, prediction);
                 ops.ddpmStep(x, prediction, i != 0 ? z.of(k) : null, coefficients(i, learned));
+                InitLatent.afterStep(init, x, k, total, this::level);
                 listener.stepDone(k + 1, total);
             }
         }

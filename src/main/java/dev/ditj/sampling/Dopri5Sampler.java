@@ -1,6 +1,7 @@
 package dev.ditj.sampling;
 
 import dev.ditj.DitjException;
+import dev.ditj.InvalidArgumentException;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Tensor;
 
@@ -52,9 +53,14 @@ public final class Dopri5Sampler extends FlowSampler {
     }
 
     @Override
-    public void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener) {
+    public void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener, InitLatent init) {
         float[] grid = shifted(timeGrid(0f, 1f, numSteps), shift);
-        double t = grid[0], end = grid[numSteps - 1];
+        if (init != null && init.masked()) {
+            throw new InvalidArgumentException("mask", "dopri5 chooses its own steps, so a mask cannot be blended in "
+                    + "after each of them: use euler, heun or euler-maruyama");
+        }
+        int first = InitLatent.begin(init, x, scheduleSteps(), k -> sitLevel(grid[k]));
+        double t = grid[first], end = grid[numSteps - 1];
         Tensor[] k = new Tensor[7];
         try (Tensor y1 = like(ops, x); Tensor err = like(ops, x)) {
             for (int i = 0; i < k.length; i++) k[i] = like(ops, x);

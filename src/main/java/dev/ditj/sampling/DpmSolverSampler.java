@@ -30,8 +30,16 @@ public final class DpmSolverSampler extends Sampler {
         return (float) Math.log(a) - (float) Math.log(sigma * a);
     }
 
-    /** Coefficients of step k (0-based, in loop order). */
+    /** Coefficients of step k (0-based, in loop order) of the whole loop. */
     public DpmSolverCoefficients coefficients(int k) {
+        return coefficients(k, 0);
+    }
+
+    /**
+     * Coefficients of step k of a loop that starts at step {@code first} (diffusers' set_begin_index): the first step
+     * run is first order, h0 of a second-order step comes from the previous step run.
+     */
+    public DpmSolverCoefficients coefficients(int k, int first) {
         float[] s = schedule.sigmas;
         int n = steps();
         float alphaS = alpha(s[k]), sigmaS = s[k] * alphaS;
@@ -39,7 +47,7 @@ public final class DpmSolverSampler extends Sampler {
         float lambdaS = lambda(s[k]), lambdaT = lambda(s[k + 1]);
         float h = lambdaT - lambdaS;
         float a = alphaT * ((float) Math.exp(-h) - 1f);
-        boolean second = k > 0 && k < n - 1;
+        boolean second = k > first && k < n - 1;
         float invR0 = 0f;
         if (second) {
             float h0 = lambdaS - lambda(s[k - 1]);
@@ -48,16 +56,25 @@ public final class DpmSolverSampler extends Sampler {
         return new DpmSolverCoefficients(sigmaS, alphaS, sigmaT / sigmaS, a, second, invR0);
     }
 
+    /** diffusers' add_noise at step k: {@code α(σ_k)·x0 + σ_k·α(σ_k)·ε} (sigmas[begin_index] at the start). */
     @Override
-    public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener) {
+    public InitLatent.Level level(int k) {
+        float a = alpha(schedule.sigmas[k]);
+        return new InitLatent.Level(a, schedule.sigmas[k] * a);
+    }
+
+    @Override
+    public void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener, InitLatent init) {
         int total = steps();
         model.prepare(schedule.timesteps.clone());
+        int first = InitLatent.begin(init, x, total, this::level);
         try (Tensor prediction = ops.alloc(predictionShape(model, x))) {
             Tensor x0 = ops.alloc(x.shape()), x0Prev = ops.alloc(x.shape());
             try {
-                for (int k = 0; k < total; k++) {
+                for (int k = first; k < total; k++) {
                     model.predict(x, k, prediction);
-                    ops.dpmSolverStep(x, prediction, x0, x0Prev, coefficients(k));
+                    ops.dpmSolverStep(x, prediction, x0, x0Prev, coefficients(k, first));
+                    InitLatent.afterStep(init, x, k, total, this::level);
                     Tensor t = x0;
                     x0 = x0Prev;
                     x0Prev = t;

@@ -32,15 +32,22 @@ public final class DpmSolverSchedule {
 
     /** σ for each of the 1000 training steps, as diffusers computes them on an x86-64 CPU. */
     public static float[] trainSigmas() {
+        float[] abar = trainAlphasCumprod();
+        float[] sigmas = new float[abar.length];
+        for (int i = 0; i < abar.length; i++) sigmas[i] = (float) Math.sqrt((1f - abar[i]) / abar[i]);
+        return sigmas;
+    }
+
+    /** The float32 ᾱ of the 1000 training steps of diffusers' schedulers (their {@code alphas_cumprod}). */
+    public static float[] trainAlphasCumprod() {
         float[] betas = torchLinspace(0.0001f, 0.02f, GaussianDiffusion.TRAIN_STEPS);
-        float[] sigmas = new float[betas.length];
+        float[] abar = new float[betas.length];
         double acc = 1.0;
         for (int i = 0; i < betas.length; i++) {
             acc *= (1f - betas[i]);
-            float abar = (float) acc;
-            sigmas[i] = (float) Math.sqrt((1f - abar) / abar);
+            abar[i] = (float) acc;
         }
-        return sigmas;
+        return abar;
     }
 
     /**

@@ -4,6 +4,8 @@ import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
 
+import java.util.function.IntFunction;
+
 /**
  * SiT's {@code sample_sde} with sample.py's settings (Euler–Maruyama, diffusion form "sigma", last step "Mean" of
  * 0.04) for the Linear path with a velocity model. Time grid {@code torch.linspace(0, 0.96, num_steps)}, step
@@ -25,24 +27,32 @@ public final class EulerMaruyamaSampler extends FlowSampler {
         super(numSteps, guideFrom, guideTo);
     }
 
+    /** The num_steps - 1 noisy steps and the drift-only last one. */
+    @Override
+    public int scheduleSteps() {
+        return numSteps;
+    }
+
     @Override
     public int noiseSteps() {
         return numSteps - 1;
     }
 
     @Override
-    public void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener) {
+    public void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener, InitLatent init) {
         float end = (float) (1.0 - LAST_STEP);
         float[] t = timeGrid(0f, end, numSteps);
+        IntFunction<InitLatent.Level> level = k -> sitLevel(t[k]);
+        int from = InitLatent.begin(init, x, numSteps, level);
         float dt = t[1] - t[0];
         int m = x.dim(0), n = model.images();
         long perHalf = x.numel() / m * n;
         Shape half = Shape.of(withBatch(x, n));
         boolean[] needed = new boolean[noiseSteps()];
-        java.util.Arrays.fill(needed, true);
+        java.util.Arrays.fill(needed, from, needed.length, true);
         try (Tensor v = like(ops, x); Tensor z = n == m ? null : like(ops, x); Tensor first = ops.view(x, half);
              Sampler.StepNoise steps = new Sampler.StepNoise(ops, first, noise, needed)) {
-            for (int i = 0; i + 1 < numSteps; i++) {
+            for (int i = from; i + 1 < numSteps; i++) {
                 velocity(model, x, t[i], v);
                 update(ops, x, v, t[i], dt);
                 Tensor zi = steps.of(i);
@@ -53,10 +63,12 @@ public final class EulerMaruyamaSampler extends FlowSampler {
                 }
                 float w = 1f - t[i];
                 ops.scaledAdd(x, 1f, x, (float) (Math.sqrt(2.0 * w) * Math.sqrt(dt)), zi);
+                InitLatent.afterStep(init, x, i, numSteps, level);
                 progress(listener, (i + 1.0) / numSteps, numSteps);
             }
             velocity(model, x, end, v);
             update(ops, x, v, end, LAST_STEP);
+            InitLatent.afterStep(init, x, numSteps - 1, numSteps, level);
             progress(listener, 1, numSteps);
         }
     }

@@ -3,6 +3,8 @@ package dev.ditj.sampling;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Tensor;
 
+import java.util.function.IntFunction;
+
 /**
  * SiT's and LightningDiT's {@code sample_ode} with a fixed-grid torchdiffeq method: Euler ({@code 'euler'}) or
  * Heun ({@code 'heun2'}), over {@code torch.linspace(0, 1, num_steps)} (num_steps - 1 steps), LightningDiT's
@@ -29,10 +31,12 @@ public final class FlowOdeSampler extends FlowSampler {
     }
 
     @Override
-    public void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener) {
+    public void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener, InitLatent init) {
         float[] t = shifted(timeGrid(0f, 1f, numSteps), shift);
+        IntFunction<InitLatent.Level> level = k -> sitLevel(t[k]);
+        int first = InitLatent.begin(init, x, scheduleSteps(), level);
         try (Tensor k1 = like(ops, x); Tensor k2 = heun ? like(ops, x) : null; Tensor tmp = heun ? like(ops, x) : null) {
-            for (int i = 0; i + 1 < numSteps; i++) {
+            for (int i = first; i + 1 < numSteps; i++) {
                 float dt = t[i + 1] - t[i];
                 velocity(model, x, t[i], k1);
                 if (heun) {
@@ -43,6 +47,7 @@ public final class FlowOdeSampler extends FlowSampler {
                 } else {
                     ops.scaledAdd(x, 1f, x, dt, k1);
                 }
+                InitLatent.afterStep(init, x, i, scheduleSteps(), level);
                 progress(listener, (i + 1.0) / (numSteps - 1), numSteps);
             }
         }

@@ -42,13 +42,37 @@ public abstract class FlowSampler {
         return numSteps;
     }
 
+    /**
+     * The steps S of the time grid that image-to-image's strength applies to: the intervals of the grid (Euler,
+     * Heun, dopri5); the samplers with a separate last step (Euler–Maruyama, REPA's) override it.
+     */
+    public int scheduleSteps() {
+        return numSteps - 1;
+    }
+
     /** Step noises [N, C, I, I] the sampler reads, in loop order (only the SDE has any). */
     public int noiseSteps() {
         return 0;
     }
 
     /** Runs the whole loop on the state {@code x [M, C, I, I]} ({@code M = model.stateImages()}). */
-    public abstract void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener);
+    public final void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener) {
+        run(ops, model, x, noise, listener, null);
+    }
+
+    /**
+     * Runs the loop on the state {@code x [M, C, I, I]} (initially the noise ε); with {@code init} only its last
+     * steps (see {@link InitLatent}): with S steps of the time grid, from grid point {@code t_start = S - int(S·strength)},
+     * the state there being the model's interpolant of picture and noise at that time (SiT: {@link #sitLevel}, REPA:
+     * {@link RepaSampler}), then the loop as usual; init null: the whole loop.
+     */
+    public abstract void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener,
+                             InitLatent init);
+
+    /** SiT's linear interpolant at time t (0 = noise): {@code x_t = t·x0 + (1 - t)·ε}, in float32. */
+    static InitLatent.Level sitLevel(float t) {
+        return new InitLatent.Level(t, 1f - t);
+    }
 
     /** torch.linspace(start, end, n) in float32, as the official samplers build their time grids. */
     static float[] timeGrid(float start, float end, int n) {

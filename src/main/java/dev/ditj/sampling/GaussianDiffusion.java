@@ -81,6 +81,17 @@ public final class GaussianDiffusion {
         return betas.length;
     }
 
+    /**
+     * diffusers' {@code add_noise} at respaced index i, {@code sqrt(ᾱ)·x0 + sqrt(1 - ᾱ)·ε}, with the float32 ᾱ of its
+     * ORIGINAL timestep from diffusers' own table (DDPMScheduler, DDIMScheduler), float32 arithmetic as torch's.
+     */
+    public InitLatent.Level level(int i) {
+        float abar = TRAIN_ALPHAS_CUMPROD[timestepMap[i]];
+        return new InitLatent.Level((float) Math.sqrt(abar), (float) Math.sqrt(1f - abar));
+    }
+
+    private static final float[] TRAIN_ALPHAS_CUMPROD = DpmSolverSchedule.trainAlphasCumprod();
+
     /** FIXED_LARGE log variance (models without learned sigma): log([σ̃²₁, β₁, β₂, …])[i]. */
     public double fixedLargeLogVariance(int i) {
         return i == 0 ? Math.log(steps() > 1 ? posteriorVariance[1] : betas[0]) : logBetas[i];

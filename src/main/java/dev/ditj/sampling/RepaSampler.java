@@ -3,6 +3,8 @@ package dev.ditj.sampling;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Tensor;
 
+import java.util.function.IntFunction;
+
 /**
  * REPA's {@code samplers.py} for its linear path with a velocity model (t = 1 noise, {@code x_t = (1 - t)·x + t·ε}),
  * on the state z alone ({@code [N, C, I, I]}). The time grids are float64 as the official ones (the model gets
@@ -44,24 +46,38 @@ public final class RepaSampler extends FlowSampler {
         this.high = high;
     }
 
+    /** num_steps: Euler/Heun steps, or the Euler–Maruyama steps with the drift-only last one. */
+    @Override
+    public int scheduleSteps() {
+        return numSteps;
+    }
+
     @Override
     public int noiseSteps() {
         return method == Method.EULER_MARUYAMA ? numSteps - 1 : 0;
     }
 
     @Override
-    public void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener) {
+    public void run(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener, InitLatent init) {
         if (method == Method.EULER_MARUYAMA) {
-            eulerMaruyama(ops, model, x, noise, listener);
+            eulerMaruyama(ops, model, x, noise, listener, init);
         } else {
-            euler(ops, model, x, listener, method == Method.HEUN);
+            euler(ops, model, x, listener, method == Method.HEUN, init);
         }
     }
 
-    private void euler(Ops ops, VelocityField model, Tensor x, StepListener listener, boolean heun) {
+    /** REPA's linear interpolant at time t (1 = noise): {@code x_t = (1 - t)·x0 + t·ε}, in float32. */
+    static InitLatent.Level level(double t) {
+        float tf = (float) t;
+        return new InitLatent.Level(1f - tf, tf);
+    }
+
+    private void euler(Ops ops, VelocityField model, Tensor x, StepListener listener, boolean heun, InitLatent init) {
         double[] t = DpmSolverSchedule.torchLinspace64(1, 0, numSteps + 1);
+        IntFunction<InitLatent.Level> level = k -> level(t[k]);
+        int first = InitLatent.begin(init, x, numSteps, level);
         try (Tensor d = like(ops, x); Tensor next = heun ? like(ops, x) : null; Tensor d2 = heun ? like(ops, x) : null) {
-            for (int i = 0; i < numSteps; i++) {
+            for (int i = first; i < numSteps; i++) {
                 boolean g = guidedAt(t[i]);
                 float dt = (float) (t[i + 1] - t[i]);
                 velocity(model, x, t[i], g, d);
@@ -71,24 +87,30 @@ public final class RepaSampler extends FlowSampler {
                     ops.scaledAdd(d, 0.5f, d, 0.5f, d2);
                 }
                 ops.scaledAdd(x, 1f, x, dt, d);
+                InitLatent.afterStep(init, x, i, numSteps, level);
                 progress(listener, (i + 1.0) / numSteps, numSteps);
             }
         }
     }
 
-    private void eulerMaruyama(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener) {
+    private void eulerMaruyama(Ops ops, VelocityField model, Tensor x, NoiseSource noise, StepListener listener,
+                               InitLatent init) {
         double[] t = DpmSolverSchedule.torchLinspace64(1, LAST_T, numSteps);
+        IntFunction<InitLatent.Level> level = k -> level(t[k]);
+        int first = InitLatent.begin(init, x, numSteps, level);
         boolean[] needed = new boolean[noiseSteps()];
-        java.util.Arrays.fill(needed, true);
+        java.util.Arrays.fill(needed, first, needed.length, true);
         try (Tensor v = like(ops, x); Sampler.StepNoise steps = new Sampler.StepNoise(ops, x, noise, needed)) {
-            for (int i = 0; i + 1 < numSteps; i++) {
+            for (int i = first; i + 1 < numSteps; i++) {
                 double dt = t[i + 1] - t[i];
                 drift(ops, model, x, v, t[i], dt);
                 ops.scaledAdd(x, 1f, x, (float) (Math.sqrt(2 * t[i]) * Math.sqrt(Math.abs(dt))), steps.of(i));
+                InitLatent.afterStep(init, x, i, numSteps, level);
                 progress(listener, (i + 1.0) / numSteps, numSteps);
             }
             double last = t[numSteps - 1];
             drift(ops, model, x, v, last, -last);
+            InitLatent.afterStep(init, x, numSteps - 1, numSteps, level);
             progress(listener, 1, numSteps);
         }
     }

@@ -10,7 +10,18 @@ public abstract class Sampler {
     public abstract int steps();
 
     /** Runs the whole loop on {@code x [N, C, I, I]} (initially x_T). */
-    public abstract void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener);
+    public final void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener) {
+        run(ops, model, x, noise, listener, null);
+    }
+
+    /**
+     * Runs the loop on {@code x [N, C, I, I]} (initially x_T, the noise ε); with {@code init} only the last steps,
+     * from the picture noised to the first of them (see {@link InitLatent}); init null: the whole loop.
+     */
+    public abstract void run(Ops ops, Denoiser model, Tensor x, NoiseSource noise, StepListener listener, InitLatent init);
+
+    /** The scheduler's add_noise level at the start of loop step k (0 = the first step of the whole schedule). */
+    public abstract InitLatent.Level level(int k);
 
     /**
      * The noise of every step that needs it, generated and uploaded before the loop ([steps, N, C, I, I]); a step

@@ -322,6 +322,23 @@ public interface Ops extends AutoCloseable {
     void scaledAdd(Tensor out, float a, Tensor x, float b, Tensor y);
 
     /**
+     * {@code x = (1 - mask)·keep + mask·x}, elementwise over equal shapes: inpainting's latent blending (mask 1 =
+     * regenerate, 0 = keep), in float32 as torch computes it.
+     */
+    void maskBlend(Tensor x, Tensor keep, Tensor mask);
+
+    /** The element count of tensors that must have the same one (an elementwise op's operands). */
+    static int checkSameSize(Tensor... t) {
+        for (Tensor u : t) {
+            if (u.numel() != t[0].numel()) {
+                throw new IllegalArgumentException("size mismatch: " + java.util.Arrays.stream(t).map(String::valueOf)
+                        .collect(java.util.stream.Collectors.joining(", ")));
+            }
+        }
+        return Math.toIntExact(t[0].numel());
+    }
+
+    /**
      * One ancestral DDPM step (DiT's p_sample) in place on {@code x [N, C, ...]} given {@code modelOut [N, Co, ...]}
      * (ε = channels [0, C); with learned range variance, v = channels [C, 2C)). See {@link DdpmCoefficients}.
      */

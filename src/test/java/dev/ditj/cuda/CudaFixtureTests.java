@@ -9,6 +9,7 @@ import dev.ditj.sampling.DdimSampler;
 import dev.ditj.sampling.DdpmSampler;
 import dev.ditj.sampling.GaussianDiffusion;
 import dev.ditj.sampling.GuidedDit;
+import dev.ditj.sampling.Img2ImgChains;
 import dev.ditj.sampling.LightningDitChains;
 import dev.ditj.sampling.NoiseSource;
 import dev.ditj.sampling.RepaChains;
@@ -108,6 +109,13 @@ abstract class CudaFixtureTests {
         Compare.assertRelL2(sample(new DdpmSampler(GaussianDiffusion.create("10")),
                         TestModels.floats("sample_ddpm10_noise.npy").data(), "sample_ddpm10_z.npy"),
                 TestModels.floats("sample_ddpm10_final.npy").data(), TOLERANCE, ops.name() + " ddpm-10");
+    }
+
+    /** Image-to-image: add_noise, a DPM-Solver++ chain from a picture and a masked DDIM one (mask_blend_f32). */
+    @Test
+    void img2imgChains() {
+        Img2ImgChains.addNoise(ops);
+        Img2ImgChains.chains(ops, Img2ImgChains.Chain.DPM, Img2ImgChains.Chain.DDIM_MASKED);
     }
 
     /** SiT: the velocity forward and complete Euler, Heun, dopri5 and Euler–Maruyama chains (see SitChains). */

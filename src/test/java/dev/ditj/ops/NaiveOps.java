@@ -413,6 +413,12 @@ public final class NaiveOps implements Ops {
     }
 
     @Override
+    public void maskBlend(Tensor x, Tensor keep, Tensor mask) {
+        float[] xf = f(x), k = f(keep), m = f(mask);
+        for (int i = 0; i < x.numel(); i++) xf[i] = (float) ((1.0 - m[i]) * k[i] + (double) m[i] * xf[i]);
+    }
+
+    @Override
     public void ddpmStep(Tensor x, Tensor modelOut, Tensor noise, DdpmCoefficients k) {
         float[] xf = f(x), m = f(modelOut), z = noise == null ? null : f(noise);
         int c = x.dim(1), per = (int) x.shape().numelFrom(2), oc = modelOut.dim(1);

@@ -471,6 +471,19 @@ public final class OpCases {
                 return out;
             });
         }
+        add(c, "maskBlend", 1e-6, seed++, in -> {
+            Tensor x = in.random(1, 2, 4, lat, lat), keep = in.random(1, 2, 4, lat, lat), m = in.random(0.25, 0.5, 2, 4, lat, lat);
+            in.ops.maskBlend(x, keep, m);
+            return x;
+        });
+        add(c, "maskBlend binary mask" + (real ? "" : " 3x3"), 0, seed++, in -> {
+            int side = real ? lat : 3;
+            Tensor x = in.random(1, 2, 4, side, side), keep = in.random(1, 2, 4, side, side);
+            float[] m = in.values(2 * 4 * side * side, 1, 0);
+            for (int i = 0; i < m.length; i++) m[i] = m[i] < 0 ? 0f : 1f;
+            in.ops.maskBlend(x, keep, in.adopt(in.ops.upload(new HostTensor(Shape.of(2, 4, side, side), m))));
+            return x;
+        });
         if (!real) {    // 3x3 latents: 9 values per channel, the kernels' scalar path
             add(c, "cfgCombine 3 channels both halves 3x3", 1e-6, seed++, in -> {
                 Tensor m = in.random(1, 4, 8, 3, 3), out = in.poisoned(4, 4, 3, 3);
