@@ -3,6 +3,8 @@ package dev.ditj;
 import dev.ditj.convert.Converter;
 import dev.ditj.io.Npy;
 import dev.ditj.io.RawTensor;
+import dev.ditj.io.SafeTensors;
+import dev.ditj.weights.ModelFiles;
 import dev.ditj.tensor.DType;
 import dev.ditj.tensor.HostTensor;
 
@@ -10,6 +12,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** The fixture checkpoints converted once per test JVM into a temporary directory. */
@@ -36,6 +40,27 @@ public final class TestModels {
         return CONVERTED.computeIfAbsent(key, k -> {
             Path out = dir().resolve(k + ".safetensors");
             Converter.convert(input, out, options);
+            out.toFile().deleteOnExit();
+            return out;
+        });
+    }
+
+    /**
+     * A copy of a ditj VAE file as ditj wrote it before it kept encoders: the encoder's tensors and the
+     * {@code ditj.vae_parts} key gone, everything else as it was.
+     */
+    public static Path decoderOnly(Path vae) {
+        return CONVERTED.computeIfAbsent("decoder-only " + vae.toAbsolutePath(), k -> {
+            Path out = dir().resolve("decoder-only-" + CONVERTED.size() + ".safetensors");
+            try (SafeTensors.Reader r = SafeTensors.open(vae)) {
+                Map<String, RawTensor> kept = new LinkedHashMap<>();
+                for (String n : r.names()) {
+                    if (!n.startsWith("encoder.") && !n.startsWith("quant_conv.")) kept.put(n, r.get(n));
+                }
+                Map<String, String> metadata = new LinkedHashMap<>(r.metadata());
+                metadata.remove(ModelFiles.VAE_PARTS_KEY);
+                SafeTensors.write(out, kept, metadata);
+            }
             out.toFile().deleteOnExit();
             return out;
         });

@@ -2,6 +2,8 @@ package dev.ditj.api;
 
 import dev.ditj.Compare;
 import dev.ditj.DitjException;
+import dev.ditj.image.Pixels;
+import dev.ditj.image.Png;
 import dev.ditj.io.Npy;
 import dev.ditj.io.RawTensor;
 import dev.ditj.tensor.DType;
@@ -71,6 +73,39 @@ class BundledModelTest {
         System.out.printf("bundled model, DDIM 10, BF16 on the emulated device vs CPU fp32: PSNR %.1f dB, rel. L2 %.2e%n",
                 psnr, Compare.relL2(bf16, cpu));
         assertTrue(psnr > 45, "PSNR " + psnr + " dB");
+    }
+
+    /**
+     * The bundled VAE's encoder on emoji held out from its training, against PyTorch: the AutoencoderKL of
+     * tools/train/vae.py in float64 on the file's own fp16 weights (tools/emoji/bundled_fixture.py). The round trip
+     * (mean → decoder) must also keep the picture: PSNR at least 24 dB per image (the model card gives the held-out mean).
+     * The two PNGs are Noto Emoji (Apache-2.0) as tools/emoji/data.py composites them.
+     */
+    @Test
+    void encoderMatchesPyTorchOnHeldOutEmoji() {
+        String[] names = {"apple", "soccer"};
+        float[] pixels = new float[names.length * 3 * 64 * 64];
+        for (int i = 0; i < names.length; i++) {
+            Png.Decoded d = Png.readRgb(REFERENCE.resolveSibling("heldout_" + names[i] + ".png"));
+            assertEquals(64, d.width());
+            Pixels.fromRgb8(d.pixels(), d.height(), d.width(), pixels, i * 3 * 64 * 64);
+        }
+        HostTensor images = new HostTensor(Shape.of(names.length, 3, 64, 64), pixels);
+        try (Generator g = Generator.load(DIT, VAE, Backend.CPU)) {
+            VaeModel.Encoded e = g.encode(images, null);
+            RawTensor expected = Npy.read(REFERENCE.resolveSibling("bundled_encode_moments.npy"));
+            assertEquals(expected.shape(), e.distribution().moments().shape());
+            Compare.assertRelL2(e.distribution().moments().data(), expected.toFloats(), 1e-5, "bundled encoder moments");
+            float[] back = g.vae().decode(e.latent()).data();
+            int per = 3 * 64 * 64;
+            for (int i = 0; i < names.length; i++) {
+                double se = 0;
+                for (int k = i * per; k < (i + 1) * per; k++) se += (double) (back[k] - pixels[k]) * (back[k] - pixels[k]);
+                double psnr = 10 * Math.log10(4 / (se / per));
+                System.out.printf("bundled VAE round trip of held-out %s: PSNR %.2f dB%n", names[i], psnr);
+                assertTrue(psnr > 24, names[i] + ": round-trip PSNR " + psnr + " dB");
+            }
+        }
     }
 
     @Test

@@ -109,6 +109,8 @@ class EncodeCliTest {
         CliTest.Run r = ditj("info", TestModels.vaeTiny().toString());
         assertTrue(r.out().contains("kind:        VAE encoder and decoder (VaeConfig["), r.out());
         r = ditj("info", EMOJI_VAE.toString());
+        assertTrue(r.out().contains("kind:        VAE encoder and decoder (VaeConfig["), r.out());
+        r = ditj("info", TestModels.decoderOnly(EMOJI_VAE).toString());
         assertTrue(r.out().contains("kind:        VAE decoder (VaeConfig["), r.out());
     }
 
@@ -139,8 +141,9 @@ class EncodeCliTest {
         refused(1, odd + ": image is 60x64; this VAE takes", "reconstruct", "--vae", vae, odd.toString());
         refused(1, odd + ": image is 60x64, but " + in + " is 64x64; encode images of one size", "encode", "--vae", vae, in,
                 odd.toString());
-        refused(1, EMOJI_VAE + ": this VAE file holds no encoder (decoder only)", "encode", "--vae", EMOJI_VAE.toString(), in);
-        refused(1, EMOJI_VAE + ": this VAE file holds no encoder", "reconstruct", "--vae", EMOJI_VAE.toString(), in);
+        Path decoderOnly = TestModels.decoderOnly(EMOJI_VAE);
+        refused(1, decoderOnly + ": this VAE file holds no encoder (decoder only)", "encode", "--vae", decoderOnly.toString(), in);
+        refused(1, decoderOnly + ": this VAE file holds no encoder", "reconstruct", "--vae", decoderOnly.toString(), in);
         refused(2, "--sample needs --seed N", "encode", "--vae", vae, in, "--sample");
         refused(2, "--seed applies to --sample only", "encode", "--vae", vae, in, "--seed", "1");
         Path missing = tmp.resolve("missing.png");
