@@ -24,10 +24,13 @@ import classifier as clf  # noqa: E402
 ROOT = os.path.abspath(os.path.join(here, "..", ".."))
 
 
-def generate(cls, n, seed, out, a):
-    """n images of one class through the ditj CLI; returns uint8 [n, 64, 64, 3] cut out of the grid PNG."""
+def generate(cls, n, seed, out, a, init=None):
+    """n images of one class through the ditj CLI (from the picture `init` when given); returns uint8
+    [n, 64, 64, 3] cut out of the grid PNG."""
     cmd = [os.path.join(ROOT, "ditj"), "generate", "--class"] + [str(cls)] * n + [
         "--seed", str(seed), "--grid-columns", str(n), "-o", out, "--backend", "cpu"]
+    if init is not None:
+        cmd += ["--init-image", init, "--strength", str(a.img2img)]
     if a.model:
         cmd += ["--model", a.model]
     if a.vae:
@@ -80,6 +83,9 @@ def main():
     ap.add_argument("--data", default="work/emoji/emoji64.npz")
     ap.add_argument("--classifier", default="work/classifier")
     ap.add_argument("--psnr-only", action="store_true", help="only measure the VAE's held-out PSNR")
+    ap.add_argument("--img2img", type=float, metavar="STRENGTH",
+                    help="image-to-image instead: each category's images start from a held-out emoji of the "
+                         "category 4 places further on (the first one), at this strength")
     ap.add_argument("--model", help="ditj DiT file (default: the bundled one)")
     ap.add_argument("--vae", help="ditj VAE file (default: the bundled one)")
     ap.add_argument("--sampler")
@@ -98,13 +104,20 @@ def main():
     if a.psnr_only:
         return
     classes = [str(c) for c in d["classes"]]
+    inits = [None] * len(classes)
+    if a.img2img:
+        for c in range(len(classes)):
+            source = (c + 4) % len(classes)
+            first = np.where(d["heldout"] & (d["labels"] == source))[0][0]
+            inits[c] = os.path.join(a.out, f"init{c}_{d['names'][first]}.png")
+            Image.fromarray(d["images"][first]).save(inits[c])
     net = clf.Net()
     net.load_state_dict(torch.load(os.path.join(a.classifier, "classifier.pt"), map_location="cpu"))
     real_bal, real_per = clf.balanced_accuracy(clf.predict(net, d["images"][d["heldout"]]).argmax(1),
                                                d["labels"][d["heldout"]])
     generated, gen_labels, seconds = [], [], []
     for c in range(len(classes)):
-        imgs, s = generate(c, a.per_class, a.seed + c, os.path.join(a.out, f"class{c}.png"), a)
+        imgs, s = generate(c, a.per_class, a.seed + c, os.path.join(a.out, f"class{c}.png"), a, inits[c])
         generated.append(imgs)
         gen_labels += [c] * len(imgs)
         seconds.append(s)
@@ -121,7 +134,8 @@ def main():
                nn_distance_generated_p5=float(np.percentile(nn_gen, 5)), nn_distance_heldout_p5=float(np.percentile(nn_held, 5)),
                generated_closer_than_heldout_p5=float((nn_gen < np.percentile(nn_held, 5)).mean()),
                vae_heldout_psnr=psnr, seconds_per_call=seconds,
-               sampler=a.sampler, steps=a.steps, cfg_scale=a.cfg_scale, cfg_channels=a.cfg_channels)
+               sampler=a.sampler, steps=a.steps, cfg_scale=a.cfg_scale, cfg_channels=a.cfg_channels,
+               img2img_strength=a.img2img, init_images=inits)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=2)
     common.save_grid(os.path.join(a.out, "all.png"), generated, a.per_class)
