@@ -54,7 +54,8 @@ Conventions
   (fan_in = in_features, or C*p*p for the patch conv), biases ~ N(0, 0.1^2), label table ~ N(0, 0.5^2).
   `pos_embed` (requires_grad=False) is kept exactly as built.  The official init zeroes the adaLN and final
   layers, so without this every output would be trivial.  This is the recipe of the reference fixtures
-  (src/test/fixtures: dit_a.pt = seed 1001; check-fixtures verifies that the recipe reproduces it bit for bit).
+  (src/test/fixtures: dit_a.pt = seed 1001 with --fp16; check-fixtures verifies that the recipe reproduces it bit
+  for bit).
 * Heads cannot be read from a state dict.  For the official family (hidden 1152/1024/768/384) they come
   from the DiT_models table; otherwise pass --heads.  All other config is inferred from tensor shapes.
 * Inputs: x float32 [B,4,I,I] ~ N(0,1); t int64 spread over 0..999 (round(linspace)); y int64 random
@@ -66,6 +67,7 @@ Conventions
   openblas_set_num_threads(N): torch's setting does not reach a non-MKL BLAS, which would use every core.
 """
 import argparse
+import collections
 import ctypes
 import importlib.abc
 import importlib.machinery
@@ -358,6 +360,8 @@ def cmd_make_model(args):
         name = args.model
     rerandomize(model, args.seed)
     sd = model.state_dict()
+    if args.fp16:
+        sd = collections.OrderedDict((k, v.half()) for k, v in sd.items())
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.save(sd, args.out)
     n = sum(v.numel() for v in sd.values())
@@ -474,10 +478,10 @@ def cmd_check_fixtures(args):
                                          "learn_sigma")})
     rerandomize(m, 1001)
     ref_sd = torch.load(os.path.join(fx, "dit_a.pt"), map_location="cpu")
-    mine = m.state_dict()
+    mine = {k: v.half() for k, v in m.state_dict().items()}        # dit_a.pt is stored in float16
     same = mine.keys() == ref_sd.keys() and all(torch.equal(mine[k], ref_sd[k]) for k in mine)
     ok &= same
-    print(f"{'ok  ' if same else 'FAIL'} make-model recipe (seed 1001) reproduces dit_a.pt bit for bit: {same}")
+    print(f"{'ok  ' if same else 'FAIL'} make-model recipe (seed 1001, --fp16) reproduces dit_a.pt bit for bit: {same}")
     print("ALL OK" if ok else "SOME CHECKS FAILED")
     return 0 if ok else 1
 
@@ -502,6 +506,7 @@ def main(argv=None):
     p.add_argument("--mlp-ratio", type=float, default=4.0, help="generic form only")
     p.add_argument("--in-channels", type=int, default=4, help="generic form only")
     p.add_argument("--no-learn-sigma", action="store_true", help="generic form only: out channels = in channels")
+    p.add_argument("--fp16", action="store_true", help="store the weights in float16 (as the dit_a/dit_b fixtures)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_make_model)
 

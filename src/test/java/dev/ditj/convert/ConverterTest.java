@@ -116,27 +116,33 @@ class ConverterTest {
         assertFalse(Files.exists(tmp.resolve("lone.safetensors")));
     }
 
+    /** A float32 source (dit_t's EMA; the held-out dit_a/dit_b are stored in float16) rounded to bf16 / fp16. */
     @Test
     void halfPrecisionOutputsRoundEachWeight() {
+        Map<?, ?> top = (Map<?, ?>) TorchCheckpoint.read(Fixtures.file("dit_t_train.pt"));
+        Map<String, RawTensor> src = TorchCheckpoint.tensorMap(top.get("ema"), "ema");
+        assertEquals(DType.F32, src.get("blocks.0.attn.qkv.weight").dtype());
         for (DType d : new DType[] {DType.BF16, DType.F16}) {
             Path out = tmp.resolve(d + ".safetensors");
-            Converter.convert(Fixtures.file("dit_a.pt"), out, new Converter.Options(d, 2, null, null));
-            Map<String, RawTensor> src = TorchCheckpoint.tensorMap(TorchCheckpoint.read(Fixtures.file("dit_a.pt")), "dit_a");
+            Converter.convert(Fixtures.file("dit_t_train.pt"), out, new Converter.Options(d, 2, null, null));
             try (SafeTensors.Reader r = SafeTensors.open(out)) {
                 assertEquals(d, r.dtype("blocks.0.attn.qkv.weight"));
                 float[] orig = src.get("blocks.0.attn.qkv.weight").toFloats(), got = r.get("blocks.0.attn.qkv.weight").toFloats();
+                int changed = 0;
                 for (int i = 0; i < orig.length; i++) {
                     float expected = d == DType.BF16 ? FloatFormats.bf16ToFloat(FloatFormats.floatToBf16(orig[i]))
                             : FloatFormats.halfToFloat(FloatFormats.floatToHalf(orig[i]));
                     assertEquals(expected, got[i], 0f);
+                    if (got[i] != orig[i]) changed++;
                 }
+                assertTrue(changed > orig.length / 2, changed + " of " + orig.length + " weights rounded");
             }
             try (CpuOps ops = new CpuOps(); DitModel m = DitModel.load(out, ops)) {
-                HostTensor o = m.forward(TestModels.floats("dit_a_forward_x.npy"), TestModels.ints("dit_a_forward_t.npy"),
-                        TestModels.ints("dit_a_forward_y.npy"));
+                HostTensor o = m.forward(TestModels.floats("dit_t_forward_x.npy"), TestModels.ints("dit_t_forward_t.npy"),
+                        TestModels.ints("dit_t_forward_y.npy"));
                 // reduced-precision weights: bf16 keeps 8 bits of mantissa, fp16 11
-                Compare.assertRelL2(o.data(), TestModels.floats("dit_a_forward_out.npy").data(),
-                        d == DType.BF16 ? 2e-2 : 3e-3, "dit_a forward with " + d + " weights");
+                Compare.assertRelL2(o.data(), TestModels.floats("dit_t_forward_out.npy").data(),
+                        d == DType.BF16 ? 2e-2 : 3e-3, "dit_t forward with " + d + " weights");
             }
         }
     }
