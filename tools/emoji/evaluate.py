@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-here = os.path.dirname(os.path.abspath(__file__))
+here = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "train"))
 sys.path.insert(0, here)
 import common  # noqa: E402

@@ -9,8 +9,9 @@ bundled emoji model on the latents of the emoji VAE (tools/train/vae.py).
 Training follows DiT's train.py: a 1000-step linear-beta diffusion, uniform t, ε-prediction with the hybrid loss
 (MSE + variational bound for the learned-range variance, as the official gaussian_diffusion), labels dropped to
 the null class with probability 0.1 (for classifier-free guidance), AdamW, an EMA of the weights (the exported
-model). Categories are sampled uniformly (People & Body is 60 % of the images). Resumable (ckpt.pt holds model,
-EMA, optimizer, step and RNG states); loss.csv and sample grids (DDIM, guidance 4, one row per class) as it goes.
+model). Categories are sampled uniformly (People & Body is 60 % of the images) or with --class-weights. Resumable
+(ckpt.pt holds model, EMA, optimizer, step and RNG states); loss.csv and sample grids (DDIM, guidance 4, one row per
+class) as it goes. Runs on CUDA when PyTorch sees a GPU (tools/train/gpu-train for a time-boxed run there).
 """
 import argparse, json, math, os, sys, time
 import numpy as np
@@ -106,7 +107,7 @@ class DiT(nn.Module):
 
     @staticmethod
     def t_freq(t):
-        freqs = torch.exp(-math.log(10000) * torch.arange(128, dtype=torch.float32) / 128)
+        freqs = torch.exp(-math.log(10000) * torch.arange(128, dtype=torch.float32, device=t.device) / 128)
         args = t.float()[:, None] * freqs[None]
         return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
@@ -139,11 +140,15 @@ class Diffusion:
         s.t = {k: torch.tensor(v, dtype=torch.float32) for k, v in tab.items()}
         s.steps = steps
 
+    def to(s, dev):
+        s.t = {k: v.to(dev) for k, v in s.t.items()}
+        return s
+
     def g(s, name, t):
         return s.t[name][t][:, None, None, None]
 
     def loss(s, model, x0, y):
-        t = torch.randint(0, s.steps, (x0.shape[0],))
+        t = torch.randint(0, s.steps, (x0.shape[0],), device=x0.device)
         noise = torch.randn_like(x0)
         xt = s.g("sqrt_ac", t) * x0 + s.g("sqrt_1m_ac", t) * noise
         out = model(xt, t, y)
@@ -182,29 +187,29 @@ def discretized_gaussian_log_likelihood(x, means, log_scales):
 def ddim_sample(model, diff, labels, steps=25, cfg=4.0, seed=0):
     """DDIM (eta 0) with classifier-free guidance on all channels, for the training-time sample grids."""
     gen = torch.Generator().manual_seed(seed)
-    n = len(labels)
-    x = torch.randn(n, 4, 16, 16, generator=gen)
+    n, dev = len(labels), labels.device
+    x = torch.randn(n, 4, 16, 16, generator=gen).to(dev)
     ts = list(range(0, diff.steps, diff.steps // steps))[::-1]
     ac = diff.t["sqrt_ac"] ** 2
     y = torch.cat([labels, torch.full_like(labels, CONFIG["num_classes"])])
     for i, t in enumerate(ts):
-        out = model(torch.cat([x, x]), torch.full((2 * n,), t), y)[:, :4]
+        out = model(torch.cat([x, x]), torch.full((2 * n,), t, device=dev), y)[:, :4]
         eps = out[n:] + cfg * (out[:n] - out[n:])
-        a, a_prev = ac[t], ac[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0)
+        a, a_prev = ac[t], ac[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, device=dev)
         x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
         x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
     return x
 
 
 # ------------------------------------------------------------------------------------------------- training
-def load_vae(folder):
+def load_vae(folder, dev=torch.device("cpu")):
     with open(os.path.join(folder, "config.json")) as f:
         cfg = json.load(f)
     model = vae_lib.AutoencoderKL({k: cfg[k] for k in vae_lib.CONFIG})
     model.load_state_dict(common.read_safetensors(os.path.join(folder, "diffusion_pytorch_model.safetensors")))
-    model.eval()
-    mean = torch.tensor(cfg["latents_mean"]).view(1, -1, 1, 1)
-    std = torch.tensor(cfg["latents_std"]).view(1, -1, 1, 1)
+    model.to(dev).eval()
+    mean = torch.tensor(cfg["latents_mean"], device=dev).view(1, -1, 1, 1)
+    std = torch.tensor(cfg["latents_std"], device=dev).view(1, -1, 1, 1)
     return model, mean, std
 
 
@@ -214,7 +219,7 @@ def encode_dataset(vae, images):
     with torch.no_grad():
         for flip in (False, True):
             for i in range(0, len(images), 128):
-                x = common.to_tensor(images[i:i + 128])
+                x = common.to_tensor(images[i:i + 128]).to(next(vae.parameters()).device)
                 if flip:
                     x = x.flip(3)
                 m, lv = vae.encode(x)
@@ -225,14 +230,17 @@ def encode_dataset(vae, images):
 
 def train(a):
     torch.manual_seed(a.seed)
+    dev = common.device(a.device)
+    bf16 = common.fast_bf16(dev) if a.bf16 is None else a.bf16
     d = common.load_emoji(a.data)
-    vae, lat_mean, lat_std = load_vae(a.vae)
+    vae, lat_mean, lat_std = load_vae(a.vae, dev)
     train_idx = np.where(~d["heldout"])[0]
     post_mean, post_std = encode_dataset(vae, d["images"][train_idx])
-    labels = torch.from_numpy(np.concatenate([d["labels"][train_idx]] * 2))
-    by_class = [np.where(labels.numpy() == c)[0] for c in range(CONFIG["num_classes"])]
-    model, diff = DiT(), Diffusion()
-    ema = DiT()
+    labels_np = np.concatenate([d["labels"][train_idx]] * 2)
+    labels = torch.from_numpy(labels_np).to(dev)
+    by_class = [np.where(labels_np == c)[0] for c in range(CONFIG["num_classes"])]
+    model, diff = DiT().to(dev), Diffusion().to(dev)
+    ema = DiT().to(dev)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
@@ -242,51 +250,54 @@ def train(a):
     rng = np.random.default_rng(a.seed)
     if not os.path.exists(ckpt) and a.init:
         # a released model has only its EMA weights: both the trained and the averaged copy start from them
-        weights = {k: v.float() for k, v in common.read_safetensors(a.init).items()}
+        weights = common.load_weights(a.init)
         model.load_state_dict(weights)
         ema.load_state_dict(weights)
         print(f"initialised from {a.init}")
     if os.path.exists(ckpt):
-        s = torch.load(ckpt, map_location="cpu")
+        s = common.load_checkpoint(ckpt)
         model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
         step, seconds = s["step"], s["seconds"]
         rng.bit_generator.state = s["rng"]; torch.set_rng_state(s["torch_rng"])
         print(f"resumed at step {step} ({seconds / 3600:.2f} h trained)")
     print(f"DiT {sum(p.numel() for p in model.parameters() if p.requires_grad):,} parameters; "
-          f"{len(train_idx)} train images (x2 mirrored); bf16 autocast {a.bf16}", flush=True)
+          f"{len(train_idx)} train images (x2 mirrored); {dev}, bf16 autocast {bf16}", flush=True)
     log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "hours", "loss", "mse", "vb"],
                          after_step=step)
+    weights = np.array(a.class_weights or [1.0] * CONFIG["num_classes"], dtype=np.float64)
+    if weights.shape != (CONFIG["num_classes"],) or (weights <= 0).any():
+        raise SystemExit(f"--class-weights: {CONFIG['num_classes']} positive numbers, got {a.class_weights}")
+    class_p = weights / weights.sum()
     budget = common.Budget(a.hours)
     last_save = last_grid = time.time()
     running = []
     while not budget.done():
         t0 = time.time()
-        cls = rng.integers(0, CONFIG["num_classes"], a.batch)
-        idx = torch.from_numpy(np.array([rng.choice(by_class[c]) for c in cls]))
-        z = post_mean[idx] + post_std[idx] * torch.randn(a.batch, 4, 16, 16)
+        cls = rng.choice(CONFIG["num_classes"], a.batch, p=class_p)
+        idx = torch.from_numpy(np.array([rng.choice(by_class[c]) for c in cls])).to(dev)
+        z = post_mean[idx] + post_std[idx] * torch.randn(a.batch, 4, 16, 16, device=dev)
         x0 = (z - lat_mean) / lat_std
         y = labels[idx].clone()
-        y[torch.from_numpy(rng.random(a.batch) < 0.1)] = CONFIG["num_classes"]
-        # bf16 autocast (AVX512-BF16 / AMX through oneDNN) runs ~2.7x faster here than fp32; weights and the
-        # optimizer stay fp32
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+        y[torch.from_numpy(rng.random(a.batch) < 0.1).to(dev)] = CONFIG["num_classes"]
+        # weights and the optimizer stay fp32 under bf16 autocast (see common.fast_bf16 for when it is used)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
             loss, mse, vb = diff.loss(model, x0, y)
         lr = a.lr * min(1.0, (step + 1) / a.warmup)
+        if a.total_steps:
+            # cosine decay to 5 %: the last steps settle into a minimum the EMA can follow
+            lr *= common.cosine(step, a.total_steps, budget, 0.05)
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        decay = min(a.ema, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+        common.ema_update(ema, model, min(a.ema, (1 + step) / (10 + step)))
         step += 1
         seconds += time.time() - t0
-        running.append((float(loss), float(mse), float(vb)))
+        running.append(torch.stack([loss, mse, vb]).detach())   # no host sync per step (on CUDA)
         if step % a.log_every == 0:
-            l, m, v = np.mean(running, axis=0)
+            l, m, v = torch.stack(running).float().mean(0).tolist()
             running.clear()
             log.row(step=step, hours=round(seconds / 3600, 4), loss=l, mse=m, vb=v)
             print(f"step {step} {seconds / 3600:.2f} h loss {l:.4f} mse {m:.4f} vb {v:.4f} "
@@ -298,7 +309,7 @@ def train(a):
                                    config=CONFIG)
             last_save = time.time()
         if time.time() - last_grid > a.grid_minutes * 60 or budget.done():
-            rows = torch.arange(CONFIG["num_classes"]).repeat_interleave(8)
+            rows = torch.arange(CONFIG["num_classes"], device=dev).repeat_interleave(8)
             lat = ddim_sample(ema, diff, rows) * lat_std + lat_mean
             with torch.no_grad():
                 img = vae.decode(lat)
@@ -311,31 +322,33 @@ def evaluate(a):
     """Mean training loss of a model (--init file, else the run's EMA) over fixed random batches of the training
     latents: a check that a VAE's latents are the space the DiT was trained in (a fresh encoder for an old decoder)."""
     d = common.load_emoji(a.data)
-    vae, lat_mean, lat_std = load_vae(a.vae)
+    dev = common.device(a.device)
+    vae, lat_mean, lat_std = load_vae(a.vae, dev)
     train_idx = np.where(~d["heldout"])[0]
     post_mean, post_std = encode_dataset(vae, d["images"][train_idx])
-    labels = torch.from_numpy(np.concatenate([d["labels"][train_idx]] * 2))
+    labels = torch.from_numpy(np.concatenate([d["labels"][train_idx]] * 2)).to(dev)
     model = DiT()
     if a.init:
-        model.load_state_dict({k: v.float() for k, v in common.read_safetensors(a.init).items()})
+        model.load_state_dict(common.load_weights(a.init))
     else:
-        model.load_state_dict(torch.load(os.path.join(a.run, "ckpt.pt"), map_location="cpu")["ema"])
-    model.eval()
+        model.load_state_dict(common.load_checkpoint(os.path.join(a.run, "ckpt.pt"))["ema"])
+    model.to(dev).eval()
     torch.manual_seed(a.seed)
     g = np.random.default_rng(a.seed)
-    diff, sums = Diffusion(), np.zeros(3)
+    diff, sums = Diffusion().to(dev), np.zeros(3)
     for _ in range(a.eval_batches):
-        idx = torch.from_numpy(g.choice(len(labels), a.batch))
-        z = post_mean[idx] + post_std[idx] * torch.randn(a.batch, 4, 16, 16)
+        idx = torch.from_numpy(g.choice(len(labels), a.batch)).to(dev)
+        z = post_mean[idx] + post_std[idx] * torch.randn(a.batch, 4, 16, 16, device=dev)
         sums += [float(v) for v in diff.loss(model, (z - lat_mean) / lat_std, labels[idx])]
     loss, mse, vb = sums / a.eval_batches
     print(f"{a.eval_batches} batches of {a.batch}: loss {loss:.4f} mse {mse:.4f} vb {vb:.4f}")
 
 
 def export(a):
-    s = torch.load(os.path.join(a.run, "ckpt.pt"), map_location="cpu")
+    s = common.load_checkpoint(os.path.join(a.run, "ckpt.pt"))
     os.makedirs(a.export, exist_ok=True)
-    torch.save(s["ema"], os.path.join(a.export, "emoji-dit.pt"))   # the released-checkpoint layout (bare state dict)
+    ema = {k: v.half() if a.export_dtype == "fp16" and k != "pos_embed" else v for k, v in s["ema"].items()}
+    torch.save(ema, os.path.join(a.export, "emoji-dit.pt"))   # the released-checkpoint layout (bare state dict)
     with open(os.path.join(a.export, "classes.txt"), "w") as f:
         f.write("\n".join(a.class_names) + "\n")
     info = dict(step=s["step"], hours=round(s["seconds"] / 3600, 2), config=s["config"],
@@ -351,14 +364,23 @@ def main():
     ap.add_argument("--vae", default="work/train/vae/export")
     ap.add_argument("--run", default="work/train/dit")
     ap.add_argument("--hours", type=float, default=1.0)
-    ap.add_argument("--init", help="DiT safetensors file (e.g. a ditj-converted release) to start a new run from")
+    ap.add_argument("--init", help="DiT weights (.safetensors, e.g. a ditj-converted release, or a bare .pt state "
+                                   "dict) to start a new run from")
+    ap.add_argument("--export-dtype", choices=["fp32", "fp16"], default="fp32", help="dtype of the exported weights")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--total-steps", type=int, default=0,
+                    help="cosine learning-rate decay over this many steps (0: constant after the warm-up; "
+                         "-1: over this run's --hours)")
+    ap.add_argument("--class-weights", type=float, nargs="*",
+                    help="relative sampling weight of each category, in label order (default: uniform)")
     ap.add_argument("--ema", type=float, default=0.9995)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast for the model")
+    ap.add_argument("--device", default="auto", help="cuda, cpu, or auto: CUDA when PyTorch sees a GPU")
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction,
+                    help="bf16 autocast for the model (default: where it is fast, see common.fast_bf16)")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--grid-minutes", type=float, default=30)
     ap.add_argument("--export", help="write the EMA weights as a .pt state dict + classes.txt instead of training")

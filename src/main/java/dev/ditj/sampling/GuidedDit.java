@@ -25,13 +25,15 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
     private final float scale;
     private final Dit.Workspace workspace;
     private final Tensor input, timesteps, labels;
+    /** Ones, [batch]: a velocity's time t is written on the device as t·1 + 0·1, no host copy per model call. */
+    private final Tensor ones;
     /** The model output: allocated when guided, or on first use by an unguided velocity with learned sigma. */
     private Tensor output;
     /** The timesteps of every step of the current loop, [steps, batch], uploaded by {@link #prepare}. */
     private Tensor timestepTable;
     /** The conditional-only pass of a guided model: its workspace, inputs, and output when that has a sigma half. */
     private Dit.Workspace conditional;
-    private Tensor conditionalTimes, conditionalLabels, conditionalOutput;
+    private Tensor conditionalTimes, conditionalOnes, conditionalLabels, conditionalOutput;
     private final int[] classLabels;
 
     public GuidedDit(Dit dit, int[] classLabels, float scale, int guidedChannels) {
@@ -49,6 +51,9 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         output = guided ? ops.alloc(Shape.of(batch, dit.config().outChannels(), s, s)) : null;
         timesteps = ops.alloc(Shape.of(batch));
         labels = ops.allocInts(Shape.of(batch));
+        float[] one = new float[batch];
+        java.util.Arrays.fill(one, 1f);
+        ones = ops.upload(new dev.ditj.tensor.HostTensor(Shape.of(batch), one));
         int[] y = new int[batch];
         for (int i = 0; i < batch; i++) y[i] = i < images ? classLabels[i] : dit.config().numClasses();
         ops.writeInts(labels, y);
@@ -94,9 +99,7 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
 
     @Override
     public void velocity(Tensor x, float t, Tensor out) {
-        float[] ts = new float[batch];
-        java.util.Arrays.fill(ts, t);
-        ops.write(timesteps, ts);
+        ops.scaledAdd(timesteps, t, ones, 0f, ones);
         run(x, out);
     }
 
@@ -115,13 +118,12 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         if (conditional == null) {
             conditional = dit.workspace(images);
             conditionalTimes = ops.alloc(Shape.of(images));
+            conditionalOnes = ops.view(ones, Shape.of(images));
             conditionalLabels = ops.allocInts(Shape.of(images));
             ops.writeInts(conditionalLabels, java.util.Arrays.copyOf(classLabels, images));
             if (outChannels() != channels()) conditionalOutput = ops.alloc(Shape.of(images, outChannels(), s, s));
         }
-        float[] ts = new float[images];
-        java.util.Arrays.fill(ts, t);
-        ops.write(conditionalTimes, ts);
+        ops.scaledAdd(conditionalTimes, t, conditionalOnes, 0f, conditionalOnes);
         if (conditionalOutput == null) {
             dit.forward(conditional, x, conditionalTimes, conditionalLabels, out);
         } else {
@@ -171,6 +173,7 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         if (output != null) output.close();
         timesteps.close();
         labels.close();
+        ones.close();
         if (timestepTable != null) timestepTable.close();
         if (conditional != null) {
             conditional.close();
