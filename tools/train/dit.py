@@ -228,15 +228,21 @@ def encode_dataset(vae, images):
     return torch.cat(means), torch.cat(stds)
 
 
-def train(a):
-    torch.manual_seed(a.seed)
-    dev = common.device(a.device)
-    bf16 = common.fast_bf16(dev) if a.bf16 is None else a.bf16
+def training_latents(a, dev):
+    """The VAE (on dev), its latent statistics, and the posterior mean and std of every training image and its
+    mirror image with their labels (numpy)."""
     d = common.load_emoji(a.data)
     vae, lat_mean, lat_std = load_vae(a.vae, dev)
     train_idx = np.where(~d["heldout"])[0]
     post_mean, post_std = encode_dataset(vae, d["images"][train_idx])
-    labels_np = np.concatenate([d["labels"][train_idx]] * 2)
+    return vae, lat_mean, lat_std, post_mean, post_std, np.concatenate([d["labels"][train_idx]] * 2)
+
+
+def train(a):
+    torch.manual_seed(a.seed)
+    dev = common.device(a.device)
+    bf16 = common.fast_bf16(dev) if a.bf16 is None else a.bf16
+    vae, lat_mean, lat_std, post_mean, post_std, labels_np = training_latents(a, dev)
     labels = torch.from_numpy(labels_np).to(dev)
     by_class = [np.where(labels_np == c)[0] for c in range(CONFIG["num_classes"])]
     model, diff = DiT().to(dev), Diffusion().to(dev)
@@ -261,7 +267,7 @@ def train(a):
         rng.bit_generator.state = s["rng"]; torch.set_rng_state(s["torch_rng"])
         print(f"resumed at step {step} ({seconds / 3600:.2f} h trained)")
     print(f"DiT {sum(p.numel() for p in model.parameters() if p.requires_grad):,} parameters; "
-          f"{len(train_idx)} train images (x2 mirrored); {dev}, bf16 autocast {bf16}", flush=True)
+          f"{len(labels_np) // 2} train images (x2 mirrored); {dev}, bf16 autocast {bf16}", flush=True)
     log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "hours", "loss", "mse", "vb"],
                          after_step=step)
     weights = np.array(a.class_weights or [1.0] * CONFIG["num_classes"], dtype=np.float64)
@@ -321,12 +327,9 @@ def train(a):
 def evaluate(a):
     """Mean training loss of a model (--init file, else the run's EMA) over fixed random batches of the training
     latents: a check that a VAE's latents are the space the DiT was trained in (a fresh encoder for an old decoder)."""
-    d = common.load_emoji(a.data)
     dev = common.device(a.device)
-    vae, lat_mean, lat_std = load_vae(a.vae, dev)
-    train_idx = np.where(~d["heldout"])[0]
-    post_mean, post_std = encode_dataset(vae, d["images"][train_idx])
-    labels = torch.from_numpy(np.concatenate([d["labels"][train_idx]] * 2)).to(dev)
+    _, lat_mean, lat_std, post_mean, post_std, labels_np = training_latents(a, dev)
+    labels = torch.from_numpy(labels_np).to(dev)
     model = DiT()
     if a.init:
         model.load_state_dict(common.load_weights(a.init))

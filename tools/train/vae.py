@@ -234,7 +234,7 @@ def train(a):
     if a.dit:
         import dit as dit_lib  # dit.py imports this module: import it only when asked
         dit, diffusion = dit_lib.DiT(), dit_lib.Diffusion().to(dev)
-        dit.load_state_dict({k: v.float() for k, v in common.read_safetensors(a.dit).items()})
+        dit.load_state_dict(common.load_weights(a.dit))
         dit.to(dev).eval().requires_grad_(False)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=a.lr, weight_decay=0.0)
     step, seconds = 0, 0.0

@@ -1,6 +1,7 @@
 package dev.ditj.sampling;
 
 import dev.ditj.model.Dit;
+import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
@@ -53,7 +54,7 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         labels = ops.allocInts(Shape.of(batch));
         float[] one = new float[batch];
         java.util.Arrays.fill(one, 1f);
-        ones = ops.upload(new dev.ditj.tensor.HostTensor(Shape.of(batch), one));
+        ones = ops.upload(new HostTensor(Shape.of(batch), one));
         int[] y = new int[batch];
         for (int i = 0; i < batch; i++) y[i] = i < images ? classLabels[i] : dit.config().numClasses();
         ops.writeInts(labels, y);
@@ -78,7 +79,7 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         float[] table = new float[stepTimesteps.length * batch];
         for (int i = 0; i < table.length; i++) table[i] = stepTimesteps[i / batch];
         if (timestepTable != null) timestepTable.close();
-        timestepTable = ops.upload(new dev.ditj.tensor.HostTensor(Shape.of(stepTimesteps.length, batch), table));
+        timestepTable = ops.upload(new HostTensor(Shape.of(stepTimesteps.length, batch), table));
     }
 
     @Override
