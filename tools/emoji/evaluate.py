@@ -43,6 +43,8 @@ def generate(cls, n, seed, out, a, init=None):
         cmd += ["--cfg-scale", str(a.cfg_scale)]
     if a.cfg_channels:
         cmd += ["--cfg-channels", a.cfg_channels]
+    if a.guidance_interval:
+        cmd += ["--guidance-interval", a.guidance_interval]
     t0 = time.time()
     subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     grid = np.asarray(Image.open(out).convert("RGB"))
@@ -92,6 +94,7 @@ def main():
     ap.add_argument("--steps", type=int)
     ap.add_argument("--cfg-scale", type=float)
     ap.add_argument("--cfg-channels", help="3 or all (default: the model's)")
+    ap.add_argument("--guidance-interval", metavar="LOW,HIGH", help="DiT timesteps guided (default: the model's)")
     ap.add_argument("--per-class", type=int, default=16)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--out", default="work/eval")
@@ -135,6 +138,7 @@ def main():
                generated_closer_than_heldout_p5=float((nn_gen < np.percentile(nn_held, 5)).mean()),
                vae_heldout_psnr=psnr, seconds_per_call=seconds,
                sampler=a.sampler, steps=a.steps, cfg_scale=a.cfg_scale, cfg_channels=a.cfg_channels,
+               guidance_interval=a.guidance_interval,
                img2img_strength=a.img2img, init_images=inits)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=2)

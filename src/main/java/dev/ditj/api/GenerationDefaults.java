@@ -13,7 +13,8 @@ import dev.ditj.model.ModelFamily;
  * @param guidedChannels latent channels guidance applies to; 0 = the sampler's default (official DiT guides 3 of 4,
  *                       a model trained with guidance on all channels says so with {@code "cfg_channels": "all"})
  * @param imagesPerClass images per requested class when none is given explicitly
- * @param guidanceInterval the guidance interval in the model's time (REPA's, LightningDiT's), or null (every step)
+ * @param guidanceInterval the guidance interval in the model's time (DiT's timestep, REPA's, LightningDiT's), or null
+ *                       (every step)
  * @param timeShift      the ODE samplers' timestep shift (LightningDiT's), 1 = none
  */
 public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale, int guidedChannels, int imagesPerClass,

@@ -13,8 +13,8 @@ import java.util.Map;
  * How images were made: the model and VAE (file names and the SHA-256 of the checkpoints they were converted from),
  * the sampler settings as resolved for the run, precision, backend and ditj version. Stored in every PNG as text
  * entries: {@code parameters} (one readable line per field group, as Stable Diffusion front ends write it) and
- * {@code ditj} (the same as JSON, with each image's class and noise index). {@code guidanceInterval}: a flow
- * model's, as resolved for the run, or null (every step). {@code timeShift}: the ODE grid's (LightningDiT's), 1 = none.
+ * {@code ditj} (the same as JSON, with each image's class and noise index). {@code guidanceInterval}: as
+ * resolved for the run, or null (every step). {@code timeShift}: the ODE grid's (LightningDiT's), 1 = none.
  * {@code strength}: image-to-image's (0 = from noise), {@code masked}: with an inpainting mask.
  */
 public record GenerationInfo(String model, String modelSha256, String vae, String vaeSha256, long seed,

@@ -30,8 +30,9 @@ import java.util.Arrays;
  * @param stepNoise      per-step noise to use instead of the seeded noise ([S, N, C, I, I], S = steps; Euler–Maruyama:
  *                       steps - 1; the ODE samplers take none), or null
  * @param keepLatent     also return the final latents
- * @param guidanceInterval flow models: the times at which guidance applies, in the model's own convention (REPA:
- *                       t = 1 noise; SiT, LightningDiT: t = 0 noise, LightningDiT's cfg_interval_start s is [s, 1]);
+ * @param guidanceInterval the times at which guidance applies, in the model's own convention (DiT: its timestep,
+ *                       0 = data, 999 = noise; REPA: t = 1 noise; SiT, LightningDiT: t = 0 noise, LightningDiT's
+ *                       cfg_interval_start s is [s, 1]);
  *                       null = the model's default (its stored one, else REPA's and LightningDiT's, else every step)
  * @param timeShift      LightningDiT's timestep shift s of the ODE grid, t' = s·t / (1 + (s - 1)·t), finite and
  *                       > 0 (1 = none), for the euler, heun and dopri5 samplers of SiT-convention models; 0 = the

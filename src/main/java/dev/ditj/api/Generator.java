@@ -112,7 +112,7 @@ public final class Generator implements AutoCloseable {
         try (WeightStore dit = WeightStore.open(ditFile); WeightStore vae = WeightStore.open(vaeFile)) {
             DitConfig c = dit.ditConfig();
             ops.checkMemory(ditFile + " + " + vaeFile, dit.floatBytes() + vae.floatBytes(),
-                    Math.max(Dit.loadingBytes(c, dit), vae.loadingBytes()) + bytesPerImage(c, vae.vaeConfig(), dit.family()));
+                    Math.max(Dit.loadingBytes(c, dit), vae.loadingBytes()) + bytesPerImage(c, vae.vaeConfig()));
         }
     }
 
@@ -158,13 +158,13 @@ public final class Generator implements AutoCloseable {
 
     /** Working memory of one image in a micro-batch: guided DiT activations, latents and the decoded image. */
     long bytesPerImage() {
-        return bytesPerImage(dit.config(), vae.config(), dit.family());
+        return bytesPerImage(dit.config(), vae.config());
     }
 
-    /** Flow samplers also make conditional passes of N images outside a guidance interval: one more workspace. */
-    private static long bytesPerImage(DitConfig c, VaeConfig v, ModelFamily family) {
+    /** Samplers also make conditional passes of N images outside a guidance interval: one more workspace. */
+    private static long bytesPerImage(DitConfig c, VaeConfig v) {
         int side = c.inputSize(), f = v.downsamplingFactor();
-        long ditBytes = Dit.workspaceBytes(c, family.isFlow() ? 3 : 2) + 4L * 4 * c.outChannels() * side * side;
+        long ditBytes = Dit.workspaceBytes(c, 3) + 4L * 4 * c.outChannels() * side * side;
         long vaeBytes = VaeDecoder.workspaceBytes(v, 1, side, side) + 4L * 2 * v.outChannels() * side * f * side * f;
         return ditBytes + vaeBytes;
     }
@@ -185,10 +185,6 @@ public final class Generator implements AutoCloseable {
         if (repa && r.sampler() == SamplerKind.DOPRI5) {
             throw new InvalidArgumentException("sampler", "dopri5 is not one of REPA's samplers (samplers.py): use euler, "
                     + "heun or euler-maruyama for " + dit.file().getFileName());
-        }
-        if (!dit.family().isFlow() && r.guidanceInterval() != null) {
-            throw new InvalidArgumentException("guidanceInterval", "applies to flow models (SiT, REPA, LightningDiT) only, "
-                    + "not " + dit.name() + " (" + dit.file().getFileName() + ")");
         }
         if (repa && r.timeShift() != 0) {
             throw new InvalidArgumentException("timeShift", "is not one of REPA's sampler settings (samplers.py): it "
@@ -275,11 +271,10 @@ public final class Generator implements AutoCloseable {
     }
 
     /**
-     * A flow model's guidance interval for {@code r}: the request's, else the model's default, else (REPA, which
-     * always reports it) every step; null for DiT, and for a guided SiT-convention run at every step.
+     * The guidance interval of {@code r}: the request's, else the model's default, else (REPA, which always reports
+     * it) every step; null for guidance at every step.
      */
     private GuidanceInterval guidanceInterval(GenerationRequest r) {
-        if (!dit.family().isFlow()) return null;
         if (r.guidanceInterval() != null) return r.guidanceInterval();
         GuidanceInterval stored = dit.generationDefaults().guidanceInterval();
         return stored != null ? stored : dit.family() == ModelFamily.REPA ? GuidanceInterval.ALWAYS : null;
@@ -396,6 +391,7 @@ public final class Generator implements AutoCloseable {
             if (r.sampler().flow) {
                 flowSampler(r, info).run(ops, model, x, noise, listener, init);
             } else {
+                if (info.guidanceInterval() != null) model.guideOnly(info.guidanceInterval().low(), info.guidanceInterval().high());
                 sampler(r).run(ops, model, x, noise, listener, init);
             }
             ops.synchronize();

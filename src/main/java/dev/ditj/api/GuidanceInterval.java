@@ -5,7 +5,8 @@ import dev.ditj.InvalidArgumentException;
 import java.util.Locale;
 
 /**
- * The times at which guidance applies, {@code low ≤ t ≤ high}, in the model's own time convention (REPA's
+ * The times at which guidance applies, {@code low ≤ t ≤ high}, in the model's own time convention (a DiT's
+ * integer timestep of the 1000-step schedule, 0 = data, as DDPM, DDIM and DPM-Solver++ feed it; REPA's
  * {@code guidance_low}/{@code guidance_high}, t = 1 noise, compared in float64 as samplers.py; LightningDiT's
  * {@code cfg_interval_start} s is [s, 1], t = 0 noise, compared with the float32 time as its forward_with_cfg, and an
  * end at 0 or 1 open, so that dopri5's stages past t = 1 stay guided as there);

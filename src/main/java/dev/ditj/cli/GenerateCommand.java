@@ -104,10 +104,10 @@ final class GenerateCommand implements Callable<Integer> {
     String cfgChannels;
 
     @Option(names = "--guidance-interval", paramLabel = "LOW,HIGH",
-            description = "flow models: guide only at model calls whose time t lies in [LOW, HIGH], in the model's own "
-                    + "time (REPA: 1 = noise, its guidance_low/guidance_high; SiT, LightningDiT: 0 = noise, "
-                    + "LightningDiT's cfg_interval_start S is S,1, open above 1), one conditional pass elsewhere (default: the "
-                    + "model's; 0,0.7 for REPA, 0.125,1 for LightningDiT)")
+            description = "guide only at model calls whose time t lies in [LOW, HIGH], in the model's own time (DiT: "
+                    + "its timestep, 0 = data, 999 = noise; REPA: 1 = noise, its guidance_low/guidance_high; SiT, "
+                    + "LightningDiT: 0 = noise, LightningDiT's cfg_interval_start S is S,1, open above 1), one "
+                    + "conditional pass elsewhere (default: the model's; 0,0.7 for REPA, 0.125,1 for LightningDiT)")
     String guidanceInterval;
 
     @Option(names = "--time-shift", paramLabel = "S",

@@ -32,10 +32,14 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
     private Tensor output;
     /** The timesteps of every step of the current loop, [steps, batch], uploaded by {@link #prepare}. */
     private Tensor timestepTable;
-    /** The conditional-only pass of a guided model: its workspace, inputs, and output when that has a sigma half. */
+    /** The conditional-only pass of a guided model: its workspace, inputs, and a velocity's output with a sigma half. */
     private Dit.Workspace conditional;
     private Tensor conditionalTimes, conditionalOnes, conditionalLabels, conditionalOutput;
     private final int[] classLabels;
+    /** DiT samplers: guidance only at steps whose timestep lies in [guideFrom, guideTo]; a conditional pass elsewhere. */
+    private double guideFrom = Double.NEGATIVE_INFINITY, guideTo = Double.POSITIVE_INFINITY;
+    /** Per step of the current loop (see {@link #prepare}): whether it is guided. */
+    private boolean[] guidedStep;
 
     public GuidedDit(Dit dit, int[] classLabels, float scale, int guidedChannels) {
         this.dit = dit;
@@ -74,8 +78,22 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         return dit.config().outChannels();
     }
 
+    /**
+     * Guides the DDPM, DDIM and DPM-Solver++ loops only at model calls whose timestep (DiT's, 0 = data, 999 = noise)
+     * lies in [from, to] (Kynkäänniemi et al. 2024, "guidance in a limited interval"); the other calls are one
+     * conditional pass over the N images. Takes effect at the next {@link #prepare}.
+     */
+    public void guideOnly(double from, double to) {
+        guideFrom = from;
+        guideTo = to;
+    }
+
     @Override
     public void prepare(int[] stepTimesteps) {
+        guidedStep = new boolean[stepTimesteps.length];
+        for (int k = 0; k < stepTimesteps.length; k++) {
+            guidedStep[k] = stepTimesteps[k] >= guideFrom && stepTimesteps[k] <= guideTo;
+        }
         float[] table = new float[stepTimesteps.length * batch];
         for (int i = 0; i < table.length; i++) table[i] = stepTimesteps[i / batch];
         if (timestepTable != null) timestepTable.close();
@@ -84,6 +102,12 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
 
     @Override
     public void predict(Tensor x, int step, Tensor out) {
+        if (isGuided() && !guidedStep[step]) {
+            ensureConditional();
+            ops.copy(conditionalTimes, 0, timestepTable, (long) step * batch, images);
+            dit.forward(conditional, x, conditionalTimes, conditionalLabels, out);
+            return;
+        }
         ops.copy(timesteps, 0, timestepTable, (long) step * batch, batch);
         run(x, out);
     }
@@ -110,19 +134,15 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
             velocity(x, t, out);
             return;
         }
-        int s = dit.config().inputSize();
         if (x.dim(0) == batch) {    // the doubled state: forward_with_cfg's output with its guidance switched off
             velocity(x, t, out);    // (computes the guided channels too; overwritten below)
             unguidedDoubled(out);
             return;
         }
-        if (conditional == null) {
-            conditional = dit.workspace(images);
-            conditionalTimes = ops.alloc(Shape.of(images));
-            conditionalOnes = ops.view(ones, Shape.of(images));
-            conditionalLabels = ops.allocInts(Shape.of(images));
-            ops.writeInts(conditionalLabels, java.util.Arrays.copyOf(classLabels, images));
-            if (outChannels() != channels()) conditionalOutput = ops.alloc(Shape.of(images, outChannels(), s, s));
+        ensureConditional();
+        if (conditionalOutput == null && outChannels() != channels()) {  // a velocity drops the learned-sigma half
+            int s = dit.config().inputSize();
+            conditionalOutput = ops.alloc(Shape.of(images, outChannels(), s, s));
         }
         ops.scaledAdd(conditionalTimes, t, conditionalOnes, 0f, conditionalOnes);
         if (conditionalOutput == null) {
@@ -130,6 +150,17 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         } else {
             dit.forward(conditional, x, conditionalTimes, conditionalLabels, conditionalOutput);
             ops.cfgCombine(out, conditionalOutput, 0, 1f);
+        }
+    }
+
+    /** The conditional-only pass's workspace and inputs, made on first use (a guided model that needs one). */
+    private void ensureConditional() {
+        if (conditional == null) {
+            conditional = dit.workspace(images);
+            conditionalTimes = ops.alloc(Shape.of(images));
+            conditionalOnes = ops.view(ones, Shape.of(images));
+            conditionalLabels = ops.allocInts(Shape.of(images));
+            ops.writeInts(conditionalLabels, java.util.Arrays.copyOf(classLabels, images));
         }
     }
 
