@@ -4,6 +4,9 @@ import dev.ditj.convert.Converter;
 import dev.ditj.io.Npy;
 import dev.ditj.io.RawTensor;
 import dev.ditj.io.SafeTensors;
+import dev.ditj.model.Dit;
+import dev.ditj.tensor.Ops;
+import dev.ditj.weights.WeightStore;
 import dev.ditj.weights.ModelFiles;
 import dev.ditj.tensor.DType;
 import dev.ditj.tensor.HostTensor;
@@ -69,6 +72,13 @@ public final class TestModels {
     /** dit_a: 2 blocks, hidden 144, 2 heads (head dim 72), patch 2, 8×8 latent, 10 classes, learned sigma. */
     public static Path ditA() {
         return convert("dit_a", Fixtures.file("dit_a.pt"), new Converter.Options(DType.F32, 2, null, null));
+    }
+
+    /** dit_a loaded on {@code ops} (its weights copied in; the file is closed again). */
+    public static Dit ditA(Ops ops) {
+        try (WeightStore w = WeightStore.open(ditA())) {
+            return new Dit(w.ditConfig(), w, ops);
+        }
     }
 
     /** dit_b: 1 block, hidden 96, 4 heads, patch 4, 16×16 latent, 1000 classes, no learned sigma. */

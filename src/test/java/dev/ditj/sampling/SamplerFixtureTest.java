@@ -15,7 +15,6 @@ import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
-import dev.ditj.weights.WeightStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,9 +33,7 @@ class SamplerFixtureTest {
     @BeforeAll
     static void setUp() {
         ops = new CpuOps();
-        try (WeightStore w = WeightStore.open(TestModels.ditA())) {
-            dit = new Dit(w.ditConfig(), w, ops);
-        }
+        dit = TestModels.ditA(ops);
     }
 
     @AfterAll
