@@ -127,11 +127,13 @@ def main():
     generated, gen_labels = np.concatenate(generated), np.array(gen_labels)
     pred = clf.predict(net, generated).argmax(1)
     per = [float((pred[gen_labels == c] == c).mean()) for c in range(len(classes))]
+    # Row c: how the classifier labelled the images generated for category c (what a weak category is taken for).
+    confusion = [np.bincount(pred[gen_labels == c], minlength=len(classes)).tolist() for c in range(len(classes))]
     train_imgs = d["images"][~d["heldout"]]
     nn_gen = nearest(generated, train_imgs)
     nn_held = nearest(d["images"][d["heldout"]], train_imgs)
     res = dict(per_class_images=a.per_class, classes=classes, generated_accuracy=float((pred == gen_labels).mean()),
-               generated_accuracy_per_class=per, real_heldout_balanced_accuracy=real_bal,
+               generated_accuracy_per_class=per, generated_confusion=confusion, real_heldout_balanced_accuracy=real_bal,
                real_heldout_per_class=real_per, chance=1 / len(classes),
                nn_distance_generated_median=float(np.median(nn_gen)), nn_distance_heldout_median=float(np.median(nn_held)),
                nn_distance_generated_p5=float(np.percentile(nn_gen, 5)), nn_distance_heldout_p5=float(np.percentile(nn_held, 5)),
