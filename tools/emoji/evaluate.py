@@ -126,9 +126,9 @@ def main():
         seconds.append(s)
     generated, gen_labels = np.concatenate(generated), np.array(gen_labels)
     pred = clf.predict(net, generated).argmax(1)
-    per = [float((pred[gen_labels == c] == c).mean()) for c in range(len(classes))]
     # Row c: how the classifier labelled the images generated for category c (what a weak category is taken for).
     confusion = [np.bincount(pred[gen_labels == c], minlength=len(classes)).tolist() for c in range(len(classes))]
+    per = [row[c] / sum(row) for c, row in enumerate(confusion)]
     train_imgs = d["images"][~d["heldout"]]
     nn_gen = nearest(generated, train_imgs)
     nn_held = nearest(d["images"][d["heldout"]], train_imgs)
