@@ -8,13 +8,8 @@ import dev.ditj.api.GenerationResult;
 import dev.ditj.api.Generator;
 import dev.ditj.api.GuidanceInterval;
 import dev.ditj.api.SamplerKind;
-import dev.ditj.cpu.CpuOps;
-import dev.ditj.model.Dit;
 import dev.ditj.tensor.HostTensor;
-import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.function.Supplier;
@@ -27,23 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Guidance in a limited interval for the DiT samplers ({@link GuidedDit#guideOnly}): checked against a loop whose
  * model is chosen per step, outside GuidedDit, between a guided and an unguided GuidedDit by the step's timestep.
  */
-class GuidanceIntervalTest {
+class GuidanceIntervalTest extends CpuDitAFixture {
     private static final int[] LABELS = {1, 5};
     private static final float SCALE = 4f;
-    private static Ops ops;
-    private static Dit dit;
-
-    @BeforeAll
-    static void setUp() {
-        ops = new CpuOps();
-        dit = TestModels.ditA(ops);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        dit.close();
-        ops.close();
-    }
 
     /** Guided where low ≤ timestep ≤ high, the conditional model elsewhere; the choice made here, per step. */
     private static final class Switching implements Denoiser {

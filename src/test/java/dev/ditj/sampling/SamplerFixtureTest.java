@@ -8,15 +8,10 @@ import dev.ditj.api.GenerationResult;
 import dev.ditj.api.Generator;
 import dev.ditj.api.Backend;
 import dev.ditj.api.SamplerKind;
-import dev.ditj.cpu.CpuOps;
-import dev.ditj.model.Dit;
 import dev.ditj.model.DitConfig;
 import dev.ditj.tensor.HostTensor;
-import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -25,22 +20,8 @@ import java.util.Arrays;
  * Whole sampler loops with the fixture DiT against the official DiT sampler and diffusers' DPM-Solver++ (float64
  * references; noise replayed from the recorded sequences).
  */
-class SamplerFixtureTest {
+class SamplerFixtureTest extends CpuDitAFixture {
     private static final double TOLERANCE = 1e-5;
-    private static Ops ops;
-    private static Dit dit;
-
-    @BeforeAll
-    static void setUp() {
-        ops = new CpuOps();
-        dit = TestModels.ditA(ops);
-    }
-
-    @AfterAll
-    static void tearDown() {
-        dit.close();
-        ops.close();
-    }
 
     /** Runs a sampler on the fixture latent with labels [1, 5], cfg 4; returns {final, after first step}. */
     private static float[][] sample(Sampler sampler, int guidedChannels, float[] stepNoise, String zFixture) {
