@@ -53,9 +53,9 @@ class BundledModelTest {
     /**
      * The bundled model on the CUDA kernels in BF16 (emulated device) against the CPU's fp32 images, same request:
      * bf16 weights and GEMM operands (8-bit mantissa, relative rounding 2^-9) shift every pixel a little, so the bound
-     * is a PSNR (images in [-1, 1], peak-to-peak 2), not the fp32 tolerance. Measured 2026-11-30: 48.7 dB (relative
-     * L2 8.6e-3) at the model's guidance 6 (51.4 dB at the guidance 4 of the model before), which amplifies the
-     * difference; an error of twice that size would break the 45 dB bound.
+     * is a PSNR (images in [-1, 1], peak-to-peak 2), not the fp32 tolerance. Measured 2026-11-30 with the shipped
+     * model at this request's guidance 3, which amplifies the difference: 45.0 dB (relative L2 1.28e-2; the first
+     * fine-tune gave 48.7 dB). An error of twice that size (-6 dB) would break the 42 dB bound.
      */
     @Test
     void bf16OnTheCudaKernelsMatchesTheCpu() {
@@ -73,7 +73,7 @@ class BundledModelTest {
         double psnr = 10 * Math.log10(4 / (se / cpu.length));
         System.out.printf("bundled model, DDIM 10, BF16 on the emulated device vs CPU fp32: PSNR %.1f dB, rel. L2 %.2e%n",
                 psnr, Compare.relL2(bf16, cpu));
-        assertTrue(psnr > 45, "PSNR " + psnr + " dB");
+        assertTrue(psnr > 42, "PSNR " + psnr + " dB");
     }
 
     /**
