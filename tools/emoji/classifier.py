@@ -6,6 +6,7 @@ augmentation (flips, small shifts, colour jitter), for a wall-clock budget; repo
 held-out real images.
 
     /usr/bin/python3 tools/emoji/classifier.py --data work/emoji/emoji64.npz --out work/classifier --minutes 25
+    /usr/bin/python3 tools/emoji/classifier.py --steps 984 ...   # the same schedule by steps: machine-independent
 """
 import argparse, json, os, sys, time
 import numpy as np
@@ -59,6 +60,8 @@ def main():
     ap.add_argument("--data", default="work/emoji/emoji64.npz")
     ap.add_argument("--out", default="work/classifier")
     ap.add_argument("--minutes", type=float, default=25)
+    ap.add_argument("--steps", type=int, help="train this many steps instead of for --minutes (reproducible on a "
+                    "busy or different machine: the learning rate then decays over steps, not time)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
@@ -73,12 +76,12 @@ def main():
     model = Net()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     end, step, t0 = time.time() + a.minutes * 60, 0, time.time()
-    while time.time() < end:
+    while (step < a.steps) if a.steps else (time.time() < end):
         cls = rng.integers(0, 9, a.batch)
         idx = np.array([rng.choice(by_class[c]) for c in cls])
         x = augment(common.to_tensor(images[idx]), rng)
         loss = F.cross_entropy(model(x), torch.from_numpy(labels[idx]), label_smoothing=0.1)
-        frac = (time.time() - t0) / (a.minutes * 60)
+        frac = step / a.steps if a.steps else (time.time() - t0) / (a.minutes * 60)
         for g in opt.param_groups:
             g["lr"] = 2e-3 * 0.5 * (1 + np.cos(np.pi * min(1.0, frac)))
         opt.zero_grad()

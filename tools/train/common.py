@@ -158,18 +158,27 @@ def to_u8(x):
     return x.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
+INT8_SCALE = ".int8_scale"   # ditj's int8 files: NAME (I8) with per-row F32 scales NAME.int8_scale
+
+
 def read_safetensors(path):
-    """Minimal safetensors reader (F32/F16/I64) -> dict of torch tensors."""
+    """Minimal safetensors reader (F32/F16/I64, and ditj's int8 layer weights, dequantised to float32) -> dict of
+    torch tensors."""
     with open(path, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
     base, out = 8 + n, {}
-    np_types = {"F32": "<f4", "F16": "<f2", "I64": "<i8"}
+    np_types = {"F32": "<f4", "F16": "<f2", "I64": "<i8", "I8": "i1"}
     for name, h in header.items():
         if name == "__metadata__":
             continue
         s, e = h["data_offsets"]
         arr = np.frombuffer(data[base + s: base + e], dtype=np_types[h["dtype"]]).reshape(h["shape"])
         out[name] = torch.from_numpy(arr.copy())
+    for name in [n for n in out if n.endswith(INT8_SCALE)]:
+        base = name[:-len(INT8_SCALE)]
+        if base in out and out[base].dtype == torch.int8:
+            scale = out.pop(name)
+            out[base] = out[base].float() * scale.view(-1, *[1] * (out[base].dim() - 1))
     return out

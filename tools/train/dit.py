@@ -202,15 +202,48 @@ def ddim_sample(model, diff, labels, steps=25, cfg=4.0, seed=0):
 
 
 # ------------------------------------------------------------------------------------------------- training
-def load_vae(folder, dev=torch.device("cpu")):
-    with open(os.path.join(folder, "config.json")) as f:
-        cfg = json.load(f)
-    model = vae_lib.AutoencoderKL({k: cfg[k] for k in vae_lib.CONFIG})
-    model.load_state_dict(common.read_safetensors(os.path.join(folder, "diffusion_pytorch_model.safetensors")))
+def load_vae(path, dev=torch.device("cpu")):
+    """A VAE exported by vae.py (diffusers folder) or converted by ditj (.safetensors file with encoder and decoder,
+    e.g. weights/emoji-vae.safetensors), with its latent statistics."""
+    if path.endswith(".safetensors"):
+        tensors, stats = vae_lib.vae_file(path, vae_lib.ENCODER + vae_lib.DECODER)
+        model = vae_lib.AutoencoderKL()
+        model.load_state_dict(tensors)
+    else:
+        with open(os.path.join(path, "config.json")) as f:
+            cfg = json.load(f)
+        model = vae_lib.AutoencoderKL({k: cfg[k] for k in vae_lib.CONFIG})
+        model.load_state_dict(common.read_safetensors(os.path.join(path, "diffusion_pytorch_model.safetensors")))
+        stats = cfg["latents_mean"], cfg["latents_std"]
     model.to(dev).eval()
-    mean = torch.tensor(cfg["latents_mean"], device=dev).view(1, -1, 1, 1)
-    std = torch.tensor(cfg["latents_std"], device=dev).view(1, -1, 1, 1)
+    mean = torch.tensor(stats[0], device=dev).view(1, -1, 1, 1)
+    std = torch.tensor(stats[1], device=dev).view(1, -1, 1, 1)
     return model, mean, std
+
+
+def depth_of(weights):
+    return 1 + max(int(k.split(".")[1]) for k in weights if k.startswith("blocks."))
+
+
+def deepen(weights, depth):
+    """A shallower DiT's weights made `depth` blocks deep without changing what it computes: each added block is a
+    copy of the block before it with its adaLN modulation zeroed, so its gates are 0 and it passes its input through
+    (adaLN-Zero); training then opens the gates. Added blocks are spread evenly among the old ones."""
+    old = depth_of(weights)
+    if depth < old:
+        raise SystemExit(f"--depth {depth}: the initial weights have {old} blocks; a DiT can only be deepened")
+    after = [round((k + 1) * old / (depth - old)) - 1 for k in range(depth - old)]
+    order = []   # (old block, is an added copy) for each new block
+    for i in range(old):
+        order += [(i, False)] + [(i, True)] * after.count(i)
+    out = {k: v for k, v in weights.items() if not k.startswith("blocks.")}
+    for j, (i, added) in enumerate(order):
+        for k, v in weights.items():
+            if k.startswith(f"blocks.{i}."):
+                name = k[len(f"blocks.{i}."):]
+                zero = added and name.startswith("adaLN_modulation.")
+                out[f"blocks.{j}.{name}"] = torch.zeros_like(v) if zero else v.clone()
+    return out
 
 
 def encode_dataset(vae, images):
@@ -257,9 +290,11 @@ def train(a):
     if not os.path.exists(ckpt) and a.init:
         # a released model has only its EMA weights: both the trained and the averaged copy start from them
         weights = common.load_weights(a.init)
-        model.load_state_dict(weights)
-        ema.load_state_dict(weights)
-        print(f"initialised from {a.init}")
+        old = depth_of(weights)
+        model.load_state_dict(deepen(weights, CONFIG["depth"]))
+        ema.load_state_dict(model.state_dict())
+        print(f"initialised from {a.init}" + (f" ({old} blocks, deepened to {CONFIG['depth']})"
+                                              if old != CONFIG["depth"] else ""))
     if os.path.exists(ckpt):
         s = common.load_checkpoint(ckpt)
         model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
@@ -332,7 +367,7 @@ def evaluate(a):
     labels = torch.from_numpy(labels_np).to(dev)
     model = DiT()
     if a.init:
-        model.load_state_dict(common.load_weights(a.init))
+        model.load_state_dict(deepen(common.load_weights(a.init), CONFIG["depth"]))
     else:
         model.load_state_dict(common.load_checkpoint(os.path.join(a.run, "ckpt.pt"))["ema"])
     model.to(dev).eval()
@@ -364,11 +399,14 @@ def export(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="work/emoji/emoji64.npz")
-    ap.add_argument("--vae", default="work/train/vae/export")
+    ap.add_argument("--vae", default="work/train/vae/export",
+                    help="the VAE whose latents the DiT learns: a vae.py export folder or a ditj .safetensors file")
     ap.add_argument("--run", default="work/train/dit")
     ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--init", help="DiT weights (.safetensors, e.g. a ditj-converted release, or a bare .pt state "
                                    "dict) to start a new run from")
+    ap.add_argument("--depth", type=int, help="transformer blocks of a new run (default: the --init weights', else "
+                    f"{CONFIG['depth']}); deeper than --init adds blocks that start as identities (see deepen())")
     ap.add_argument("--export-dtype", choices=["fp32", "fp16"], default="fp32", help="dtype of the exported weights")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-4)
@@ -393,6 +431,11 @@ def main():
                     "Food & Drink", "Travel & Places", "Activities", "Objects", "Symbols", "Flags"])
     a = ap.parse_args()
     common.set_threads(a.threads)
+    ckpt = os.path.join(a.run, "ckpt.pt")
+    if os.path.exists(ckpt) and not (a.eval_batches and a.init):
+        CONFIG.update(depth=common.load_checkpoint(ckpt)["config"]["depth"])   # a run keeps its shape
+    elif a.depth or a.init:
+        CONFIG.update(depth=a.depth or depth_of(common.load_weights(a.init)))
     export(a) if a.export else evaluate(a) if a.eval_batches else train(a)
 
 

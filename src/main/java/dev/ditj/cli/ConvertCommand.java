@@ -26,8 +26,9 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.safetensors")
     Path output;
 
-    @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "fp32|bf16|fp16",
-            description = "storage dtype of the weights (default: ${DEFAULT-VALUE})")
+    @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "fp32|bf16|fp16|int8",
+            description = "storage dtype of the weights (default: ${DEFAULT-VALUE}); int8: layer weights in 8 bits with a "
+                    + "scale per output channel, the rest fp16 (half of fp16's size)")
     String dtype;
 
     @Option(names = "--num-heads", defaultValue = "0", paramLabel = "N",
@@ -61,7 +62,7 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        DType storage = DType.parseFloat(dtype);
+        DType storage = DType.parseStorage(dtype);
         List<String> names = null;
         if (classNames != null) {
             try {

@@ -12,6 +12,7 @@ import dev.ditj.io.AtomicWrite;
 import dev.ditj.model.DitConfig;
 import dev.ditj.model.ModelFamily;
 import dev.ditj.model.VaeConfig;
+import dev.ditj.tensor.DType;
 import dev.ditj.weights.ModelFiles;
 import dev.ditj.weights.WeightStore;
 import picocli.CommandLine.Command;
@@ -55,7 +56,9 @@ final class InfoCommand implements Callable<Integer> {
                         : enc ? "encoder only" : "decoder"));
             }
             System.out.printf("parameters:  %,d (%d tensors)%n", w.parameterCount(), w.names().size());
-            System.out.println("dtype:       " + w.storedDtype().safetensorsName);
+            DType stored = w.storedDtype();
+            System.out.println("dtype:       " + stored.safetensorsName
+                    + (stored == DType.I8 ? " (layer weights, a scale per row; other tensors F16)" : ""));
             Map<String, String> md = w.metadata();
             System.out.println("config:      " + md.get(ModelFiles.CONFIG_KEY).replaceAll("\\s+", " "));
             System.out.println("source:      " + md.get(ModelFiles.SOURCE_KEY) + " (" + md.get(ModelFiles.SOURCE_LAYOUT_KEY)

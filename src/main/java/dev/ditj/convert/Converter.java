@@ -9,6 +9,7 @@ import dev.ditj.model.DitConfig;
 import dev.ditj.model.ModelFamily;
 import dev.ditj.model.VaeConfig;
 import dev.ditj.tensor.DType;
+import dev.ditj.weights.Int8Rows;
 import dev.ditj.weights.ModelFiles;
 
 import java.io.IOException;
@@ -46,8 +47,8 @@ public final class Converter {
     public record Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames, String generateDefaults,
                           ModelFamily family, Path latentStats) {
         public Options {
-            if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
-                throw new DitjException("output dtype must be fp32, fp16 or bf16, got " + dtype);
+            if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16 && dtype != DType.I8) {
+                throw new DitjException("output dtype must be fp32, fp16, bf16 or int8, got " + dtype);
             }
         }
 
@@ -251,7 +252,14 @@ public final class Converter {
             if (!t.dtype().isFloat()) {
                 throw new DitjException(file + ": tensor '" + e.getKey() + "' has non-float dtype " + t.dtype());
             }
-            out.put(e.getKey(), RawTensor.ofFloats(t.toFloats(), t.shape(), options.dtype()));
+            if (options.dtype() == DType.I8 && Int8Rows.quantizes(e.getKey(), t.shape())) {
+                RawTensor[] q = Int8Rows.quantize(t.toFloats(), t.shape(), e.getKey());
+                out.put(e.getKey(), q[0]);
+                out.put(e.getKey() + Int8Rows.SCALE_SUFFIX, q[1]);
+            } else {
+                DType store = options.dtype() == DType.I8 ? DType.F16 : options.dtype();
+                out.put(e.getKey(), RawTensor.ofFloats(t.toFloats(), t.shape(), store));
+            }
             params += t.shape().numel();
         }
         metadata.put(ModelFiles.FORMAT_KEY, ModelFiles.FORMAT_VERSION);
@@ -263,7 +271,7 @@ public final class Converter {
         metadata.put(ModelFiles.SOURCE_SHA256_KEY, sha256(src.weightsFile()));
         metadata.put(ModelFiles.CONVERTED_BY_KEY, VERSION);
         SafeTensors.write(output, out, metadata);
-        return new Report(kind, layout, configJson, out.size(), params, options.dtype(),
+        return new Report(kind, layout, configJson, expected.size(), params, options.dtype(),
                 family == null ? null : family.family(), family == null ? null : family.reason(), vaeParts);
     }
 

@@ -29,13 +29,17 @@ public enum DType {
         throw new IllegalArgumentException("unsupported safetensors dtype '" + name + "'");
     }
 
-    /** Parses the user-facing names fp32 / fp16 / bf16 (also f32, float32, ...). */
-    public static DType parseFloat(String s) {
+    /**
+     * Parses the user-facing storage names fp32 / fp16 / bf16 (also f32, float32, ...) and int8 (I8: layer weights in
+     * 8 bits with per-row scales, the rest fp16; see {@code weights.Int8Rows}).
+     */
+    public static DType parseStorage(String s) {
         switch (s.toLowerCase(Locale.ROOT)) {
             case "fp32": case "f32": case "float32": return F32;
             case "fp16": case "f16": case "float16": case "half": return F16;
             case "bf16": case "bfloat16": return BF16;
-            default: throw new InvalidArgumentException("dtype", "'" + s + "' is unknown: use fp32, fp16 or bf16");
+            case "int8": case "i8": return I8;
+            default: throw new InvalidArgumentException("dtype", "'" + s + "' is unknown: use fp32, fp16, bf16 or int8");
         }
     }
 }

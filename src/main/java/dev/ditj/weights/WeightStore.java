@@ -63,15 +63,30 @@ public final class WeightStore implements AutoCloseable {
         return new WeightStore(Path.of("<memory>"), src, Map.copyOf(metadata));
     }
 
-    private static Source fileSource(SafeTensors.Reader r) {
+    /** The file's tensors; int8 ones ({@link Int8Rows}) are dequantised and their scale tensors are not listed. */
+    private static Source fileSource(Path file, SafeTensors.Reader r) {
+        List<String> names = r.names().stream().filter(n -> !isInt8Scale(r, n)).toList();
         return new Source() {
-            public List<String> names() { return r.names(); }
-            public boolean contains(String name) { return r.contains(name); }
+            public List<String> names() { return names; }
+            public boolean contains(String name) { return r.contains(name) && !isInt8Scale(r, name); }
             public Shape shape(String name) { return r.shape(name); }
             public DType dtype(String name) { return r.dtype(name); }
-            public float[] floats(String name) { return r.get(name).toFloats(); }
+            public float[] floats(String name) {
+                if (r.dtype(name) != DType.I8) return r.get(name).toFloats();
+                String scale = name + Int8Rows.SCALE_SUFFIX;
+                if (!r.contains(scale)) {
+                    throw new DitjException(file + ": int8 tensor '" + name + "' has no per-row scales '" + scale + "'");
+                }
+                return Int8Rows.dequantize(r.get(name), r.get(scale), file + ": tensor '" + name + "'");
+            }
             public void close() { r.close(); }
         };
+    }
+
+    private static boolean isInt8Scale(SafeTensors.Reader r, String name) {
+        if (!name.endsWith(Int8Rows.SCALE_SUFFIX)) return false;
+        String base = name.substring(0, name.length() - Int8Rows.SCALE_SUFFIX.length());
+        return r.contains(base) && r.dtype(base) == DType.I8;
     }
 
     public static WeightStore open(Path file) {
@@ -83,7 +98,7 @@ public final class WeightStore implements AutoCloseable {
             throw new DitjException(file + ": not a ditj model file (no ditj metadata); convert the checkpoint first: "
                     + "ditj convert " + file + " -o model.safetensors");
         }
-        return new WeightStore(file, fileSource(reader), md);
+        return new WeightStore(file, fileSource(file, reader), md);
     }
 
     public Path file() {
@@ -146,9 +161,10 @@ public final class WeightStore implements AutoCloseable {
         return reader.names();
     }
 
-    /** The dtype the weights are stored in (the first tensor's). */
+    /** The dtype the weights are stored in: the first tensor's, or I8 when layer weights are int8 (the rest fp16). */
     public DType storedDtype() {
         if (reader.names().isEmpty()) throw new DitjException(file + ": model file holds no tensors");
+        for (String name : reader.names()) if (reader.dtype(name) == DType.I8) return DType.I8;
         return reader.dtype(reader.names().get(0));
     }
 
@@ -158,7 +174,7 @@ public final class WeightStore implements AutoCloseable {
         return n;
     }
 
-    /** Bytes of the weights as float32, the form the engine computes with (twice a bf16 or fp16 file's data). */
+    /** Bytes of the weights as float32, the form the engine computes with (twice an fp16 file's data). */
     public long floatBytes() {
         return parameterCount() * Float.BYTES;
     }
