@@ -9,7 +9,9 @@ and every image identical to one of them, are held out.
     /usr/bin/python3 tools/emoji/data.py --out work/emoji            # writes work/emoji/emoji64.npz
 
 The .npz holds: images uint8 [N,64,64,3], labels int64 [N], base int64 [N] (index of the base emoji),
-heldout bool [N], names (unicode short names), classes (the 9 category names, in label order).
+heldout bool [N], names (unicode short names), classes (the 9 category names, in label order); and the finer
+Unicode subgroups: subgroups (their names, grouped by category in label order), subgroup_class int64 (each
+subgroup's category), sublabels int64 [N] (each image's subgroup).
 """
 import argparse, hashlib, io, json, os, subprocess, sys, tarfile
 import numpy as np
@@ -47,7 +49,7 @@ def build(tgz):
     def image(name):
         return on_white(tar.extractfile(files["package/img/google/64/" + name]).read())
 
-    images, labels, base, names = [], [], [], []
+    images, labels, base, names, subs = [], [], [], [], []
     bases = [e for e in meta if e["category"] in CLASSES and e.get("has_img_google")]
     bases.sort(key=lambda e: e["sort_order"])
     for b, e in enumerate(bases):
@@ -57,6 +59,7 @@ def build(tgz):
             labels.append(CLASSES.index(e["category"]))
             base.append(b)
             names.append(e["short_name"])
+            subs.append((CLASSES.index(e["category"]), e["subcategory"]))
     images = np.stack(images)
     labels = np.array(labels, dtype=np.int64)
     base = np.array(base, dtype=np.int64)
@@ -74,8 +77,12 @@ def build(tgz):
     rng = np.random.default_rng(SEED)
     held_groups = set(rng.choice(groups, size=int(round(HELDOUT_FRACTION * len(groups))), replace=False).tolist())
     heldout = np.array([group[b] in held_groups for b in base])
+    # subgroups in category order, each category's in the package's sort order (first appearance)
+    subgroups = sorted(dict.fromkeys(subs), key=lambda k: (k[0], subs.index(k)))
     return dict(images=images, labels=labels, base=base, heldout=heldout, names=np.array(names),
-                classes=np.array(CLASSES))
+                classes=np.array(CLASSES), subgroups=np.array([k[1] for k in subgroups]),
+                subgroup_class=np.array([k[0] for k in subgroups], dtype=np.int64),
+                sublabels=np.array([subgroups.index(k) for k in subs], dtype=np.int64))
 
 
 def main():
@@ -88,7 +95,8 @@ def main():
     print(f"{n} images ({len(np.unique(d['base']))} base emoji), {h} held out ({len(np.unique(d['base'][d['heldout']]))} base)")
     for c, name in enumerate(CLASSES):
         m = d["labels"] == c
-        print(f"  {c} {name:18s} train {int((m & ~d['heldout']).sum()):5d}  held-out {int((m & d['heldout']).sum()):4d}")
+        print(f"  {c} {name:18s} train {int((m & ~d['heldout']).sum()):5d}  held-out {int((m & d['heldout']).sum()):4d}"
+              f"  subgroups {int((d['subgroup_class'] == c).sum())}")
 
 
 if __name__ == "__main__":

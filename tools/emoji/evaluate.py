@@ -24,10 +24,11 @@ import classifier as clf  # noqa: E402
 ROOT = os.path.abspath(os.path.join(here, "..", ".."))
 
 
-def generate(cls, n, seed, out, a, init=None):
-    """n images of one class through the ditj CLI (from the picture `init` when given); returns uint8
-    [n, 64, 64, 3] cut out of the grid PNG."""
-    cmd = [os.path.join(ROOT, "ditj"), "generate", "--class"] + [str(cls)] * n + [
+def generate(category, n, seed, out, a, init=None):
+    """n images of one category through the ditj CLI (from the picture `init` when given), asked for by name: a model
+    conditioned on subgroups has it as a class group, each image drawing a subgroup; returns uint8 [n, 64, 64, 3]
+    cut out of the grid PNG."""
+    cmd = [os.path.join(ROOT, "ditj"), "generate", "--class"] + [category] * n + [
         "--seed", str(seed), "--grid-columns", str(n), "-o", out, "--backend", "cpu"]
     if init is not None:
         cmd += ["--init-image", init, "--strength", str(a.img2img)]
@@ -120,7 +121,7 @@ def main():
                                                d["labels"][d["heldout"]])
     generated, gen_labels, seconds = [], [], []
     for c in range(len(classes)):
-        imgs, s = generate(c, a.per_class, a.seed + c, os.path.join(a.out, f"class{c}.png"), a, inits[c])
+        imgs, s = generate(classes[c], a.per_class, a.seed + c, os.path.join(a.out, f"class{c}.png"), a, inits[c])
         generated.append(imgs)
         gen_labels += [c] * len(imgs)
         seconds.append(s)

@@ -12,6 +12,12 @@ the null class with probability 0.1 (for classifier-free guidance), AdamW, an EM
 model). Categories are sampled uniformly (People & Body is 60 % of the images) or with --class-weights. Resumable
 (ckpt.pt holds model, EMA, optimizer, step and RNG states); loss.csv and sample grids (DDIM, guidance 4, one row per
 class) as it goes. Runs on CUDA when PyTorch sees a GPU (tools/train/gpu-train for a time-boxed run there).
+
+With --subgroups the classes are the 98 Unicode subgroups (book-paper, tool, clothing, ...) instead of the 9
+categories: categories are still sampled as above, but each image is labelled with its subgroup, so the model learns
+one look per subgroup rather than the average of a whole category. A 9-class --init is refined into subgroups
+(each starts from its category's class embedding, see refine_classes()); the export writes class-groups.json,
+which maps each category to its subgroups (for `ditj convert --class-groups`).
 """
 import argparse, json, math, os, sys, time
 import numpy as np
@@ -25,6 +31,7 @@ import vae as vae_lib  # noqa: E402
 
 CONFIG = dict(input_size=16, patch_size=2, in_channels=4, hidden_size=256, depth=6, num_heads=4, mlp_ratio=4.0,
               num_classes=9, learn_sigma=True)
+CATEGORIES = 9   # the data's labels; the model's classes are these or, with --subgroups, their subgroups
 
 
 # ------------------------------------------------------------------------------------------------- model
@@ -246,6 +253,20 @@ def deepen(weights, depth):
     return out
 
 
+def refine_classes(weights, a):
+    """Category-conditional weights made subgroup-conditional (--subgroups) without changing what they compute:
+    each subgroup's class embedding starts as its category's, the null class stays last."""
+    table = weights["y_embedder.embedding_table.weight"]
+    if table.shape[0] == CONFIG["num_classes"] + 1:
+        return weights
+    if table.shape[0] != CATEGORIES + 1 or not a.subgroups:
+        raise SystemExit(f"--init has {table.shape[0] - 1} classes; this run has {CONFIG['num_classes']}")
+    parent = torch.from_numpy(common.load_emoji(a.data)["subgroup_class"])
+    out = dict(weights)
+    out["y_embedder.embedding_table.weight"] = torch.cat([table[parent], table[CATEGORIES:]])
+    return out
+
+
 def encode_dataset(vae, images):
     """Posterior mean and std of every image and of its mirror image (flip augmentation)."""
     means, stds = [], []
@@ -263,26 +284,32 @@ def encode_dataset(vae, images):
 
 def training_latents(a, dev):
     """The VAE (on dev), its latent statistics, and the posterior mean and std of every training image and its
-    mirror image with their labels (numpy)."""
+    mirror image with their categories and model class labels (categories, or subgroups with --subgroups; numpy)."""
     d = common.load_emoji(a.data)
     vae, lat_mean, lat_std = load_vae(a.vae, dev)
     train_idx = np.where(~d["heldout"])[0]
     post_mean, post_std = encode_dataset(vae, d["images"][train_idx])
-    return vae, lat_mean, lat_std, post_mean, post_std, np.concatenate([d["labels"][train_idx]] * 2)
+    classes = d["sublabels"] if a.subgroups else d["labels"]
+    return (vae, lat_mean, lat_std, post_mean, post_std, np.concatenate([d["labels"][train_idx]] * 2),
+            np.concatenate([classes[train_idx]] * 2))
 
 
 def train(a):
     torch.manual_seed(a.seed)
     dev = common.device(a.device)
     bf16 = common.fast_bf16(dev) if a.bf16 is None else a.bf16
-    vae, lat_mean, lat_std, post_mean, post_std, labels_np = training_latents(a, dev)
+    vae, lat_mean, lat_std, post_mean, post_std, category_np, labels_np = training_latents(a, dev)
     labels = torch.from_numpy(labels_np).to(dev)
-    by_class = [np.where(labels_np == c)[0] for c in range(CONFIG["num_classes"])]
+    by_category = [np.where(category_np == c)[0] for c in range(CATEGORIES)]
     model, diff = DiT().to(dev), Diffusion().to(dev)
     ema = DiT().to(dev)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
+    # the class embeddings in a group of their own: --embed-lr-scale lets new (e.g. refined) classes move apart
+    # faster than the rest of the network changes
+    table = model.y_embedder.embedding_table.weight
+    opt = torch.optim.AdamW([dict(params=[p for p in model.parameters() if p is not table], scale=1.0),
+                             dict(params=[table], scale=a.embed_lr_scale)], lr=a.lr, weight_decay=0.0)
     os.makedirs(a.run, exist_ok=True)
     ckpt = os.path.join(a.run, "ckpt.pt")
     step, seconds = 0, 0.0
@@ -291,7 +318,7 @@ def train(a):
         # a released model has only its EMA weights: both the trained and the averaged copy start from them
         weights = common.load_weights(a.init)
         old = depth_of(weights)
-        model.load_state_dict(deepen(weights, CONFIG["depth"]))
+        model.load_state_dict(refine_classes(deepen(weights, CONFIG["depth"]), a))
         ema.load_state_dict(model.state_dict())
         print(f"initialised from {a.init}" + (f" ({old} blocks, deepened to {CONFIG['depth']})"
                                               if old != CONFIG["depth"] else ""))
@@ -305,17 +332,17 @@ def train(a):
           f"{len(labels_np) // 2} train images (x2 mirrored); {dev}, bf16 autocast {bf16}", flush=True)
     log = common.CsvLog(os.path.join(a.run, "loss.csv"), ["step", "hours", "loss", "mse", "vb"],
                          after_step=step)
-    weights = np.array(a.class_weights or [1.0] * CONFIG["num_classes"], dtype=np.float64)
-    if weights.shape != (CONFIG["num_classes"],) or (weights <= 0).any():
-        raise SystemExit(f"--class-weights: {CONFIG['num_classes']} positive numbers, got {a.class_weights}")
+    weights = np.array(a.class_weights or [1.0] * CATEGORIES, dtype=np.float64)
+    if weights.shape != (CATEGORIES,) or (weights <= 0).any():
+        raise SystemExit(f"--class-weights: {CATEGORIES} positive numbers, got {a.class_weights}")
     class_p = weights / weights.sum()
     budget = common.Budget(a.hours)
     last_save = last_grid = time.time()
     running = []
     while not budget.done():
         t0 = time.time()
-        cls = rng.choice(CONFIG["num_classes"], a.batch, p=class_p)
-        idx = torch.from_numpy(np.array([rng.choice(by_class[c]) for c in cls])).to(dev)
+        cls = rng.choice(CATEGORIES, a.batch, p=class_p)
+        idx = torch.from_numpy(np.array([rng.choice(by_category[c]) for c in cls])).to(dev)
         z = post_mean[idx] + post_std[idx] * torch.randn(a.batch, 4, 16, 16, device=dev)
         x0 = (z - lat_mean) / lat_std
         y = labels[idx].clone()
@@ -328,7 +355,7 @@ def train(a):
             # cosine decay to 5 %: the last steps settle into a minimum the EMA can follow
             lr *= common.cosine(step, a.total_steps, budget, 0.05)
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g["scale"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -350,7 +377,9 @@ def train(a):
                                    config=CONFIG)
             last_save = time.time()
         if time.time() - last_grid > a.grid_minutes * 60 or budget.done():
-            rows = torch.arange(CONFIG["num_classes"], device=dev).repeat_interleave(8)
+            # one row per category: the classes of 8 of its images (with --subgroups, a spread of its subgroups)
+            rows = torch.from_numpy(np.concatenate([labels_np[i[np.linspace(0, len(i) // 2 - 1, 8).astype(int)]]
+                                                    for i in by_category])).to(dev)
             lat = ddim_sample(ema, diff, rows) * lat_std + lat_mean
             with torch.no_grad():
                 img = vae.decode(lat)
@@ -363,11 +392,11 @@ def evaluate(a):
     """Mean training loss of a model (--init file, else the run's EMA) over fixed random batches of the training
     latents: a check that a VAE's latents are the space the DiT was trained in (a fresh encoder for an old decoder)."""
     dev = common.device(a.device)
-    _, lat_mean, lat_std, post_mean, post_std, labels_np = training_latents(a, dev)
+    _, lat_mean, lat_std, post_mean, post_std, _, labels_np = training_latents(a, dev)
     labels = torch.from_numpy(labels_np).to(dev)
     model = DiT()
     if a.init:
-        model.load_state_dict(deepen(common.load_weights(a.init), CONFIG["depth"]))
+        model.load_state_dict(refine_classes(deepen(common.load_weights(a.init), CONFIG["depth"]), a))
     else:
         model.load_state_dict(common.load_checkpoint(os.path.join(a.run, "ckpt.pt"))["ema"])
     model.to(dev).eval()
@@ -387,8 +416,19 @@ def export(a):
     os.makedirs(a.export, exist_ok=True)
     ema = {k: v.half() if a.export_dtype == "fp16" and k != "pos_embed" else v for k, v in s["ema"].items()}
     torch.save(ema, os.path.join(a.export, "emoji-dit.pt"))   # the released-checkpoint layout (bare state dict)
+    names = a.class_names
+    if s["config"]["num_classes"] != CATEGORIES:
+        d = common.load_emoji(a.data)
+        sub, parent, train = d["subgroups"], d["subgroup_class"], d["sublabels"][~d["heldout"]]
+        # "Objects: book-paper, book-paper": shown with its category, found by its own name too
+        names = [f"{a.class_names[parent[j]].split(',')[0]}: {sub[j]}, {sub[j]}" for j in range(len(sub))]
+        groups = [dict(name=a.class_names[c], classes=[int(j) for j in np.where(parent == c)[0]],
+                       weights=[int((train == j).sum()) for j in np.where(parent == c)[0]])
+                  for c in range(CATEGORIES)]
+        with open(os.path.join(a.export, "class-groups.json"), "w") as f:
+            json.dump(groups, f, indent=1)
     with open(os.path.join(a.export, "classes.txt"), "w") as f:
-        f.write("\n".join(a.class_names) + "\n")
+        f.write("\n".join(names) + "\n")
     info = dict(step=s["step"], hours=round(s["seconds"] / 3600, 2), config=s["config"],
                 parameters=sum(v.numel() for k, v in s["ema"].items() if k != "pos_embed"))
     with open(os.path.join(a.export, "training.json"), "w") as f:
@@ -416,6 +456,9 @@ def main():
                          "-1: over this run's --hours)")
     ap.add_argument("--class-weights", type=float, nargs="*",
                     help="relative sampling weight of each category, in label order (default: uniform)")
+    ap.add_argument("--embed-lr-scale", type=float, default=1.0,
+                    help="learning rate of the class embeddings relative to --lr (e.g. 10 after --subgroups refines "
+                         "the classes: each subgroup starts at its category's embedding)")
     ap.add_argument("--ema", type=float, default=0.9995)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -427,13 +470,19 @@ def main():
     ap.add_argument("--export", help="write the EMA weights as a .pt state dict + classes.txt instead of training")
     ap.add_argument("--eval-batches", type=int, default=0,
                     help="instead of training: the mean loss over this many fixed batches (see evaluate())")
+    ap.add_argument("--subgroups", action="store_true",
+                    help="condition on the 98 Unicode subgroups instead of the 9 categories (see above)")
     ap.add_argument("--class-names", nargs="*", default=["Smileys & Emotion", "People & Body", "Animals & Nature",
                     "Food & Drink", "Travel & Places", "Activities", "Objects", "Symbols", "Flags"])
     a = ap.parse_args()
     common.set_threads(a.threads)
     ckpt = os.path.join(a.run, "ckpt.pt")
+    if a.subgroups:
+        CONFIG.update(num_classes=len(common.load_emoji(a.data)["subgroups"]))
     if os.path.exists(ckpt) and not (a.eval_batches and a.init):
-        CONFIG.update(depth=common.load_checkpoint(ckpt)["config"]["depth"])   # a run keeps its shape
+        config = common.load_checkpoint(ckpt)["config"]   # a run keeps its shape
+        CONFIG.update(depth=config["depth"], num_classes=config["num_classes"])
+        a.subgroups = config["num_classes"] != CATEGORIES
     elif a.depth or a.init:
         CONFIG.update(depth=a.depth or depth_of(common.load_weights(a.init)))
     export(a) if a.export else evaluate(a) if a.eval_batches else train(a)

@@ -10,6 +10,7 @@ import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -24,6 +25,9 @@ import java.util.stream.Collectors;
  * <p>Each entry is one class: a comma-separated list of synonyms, the first being its {@link #name display name}
  * (the classic ImageNet {@code synset_words} format, e.g. {@code "lesser panda, red panda, panda, ..."}). Names
  * may repeat (ImageNet has two "crane" and two "maillot" classes); such names only resolve by id.
+ *
+ * <p>A model may also name {@link ClassGroup groups} of its classes (the bundled emoji model: 9 categories over its
+ * 98 subgroup classes); {@link #select} finds a group or a class, {@link #resolve} classes only.
  */
 public final class ClassLabels {
     private static final int MAX_SUGGESTIONS = 5;
@@ -35,10 +39,23 @@ public final class ClassLabels {
     private final List<List<String>> synonyms;
     private final List<List<String>> keys;
     private final int size;
+    private final List<ClassGroup> groups;
+    /** Per group: its synonyms normalized for matching. */
+    private final List<List<String>> groupKeys;
 
-    private ClassLabels(List<String> entries, int size) {
+    private ClassLabels(List<String> entries, int size, List<ClassGroup> groups) {
         this.entries = List.copyOf(entries);
         this.size = size;
+        for (ClassGroup g : groups) {
+            for (int id : g.classes()) {
+                if (id < 0 || id >= size) {
+                    throw new DitjException("class group '" + g.name() + "' lists class " + id + "; the model's classes are 0.."
+                            + (size - 1));
+                }
+            }
+        }
+        this.groups = List.copyOf(groups);
+        this.groupKeys = groups.stream().map(g -> g.synonyms().stream().map(ClassLabels::normalize).toList()).toList();
         List<List<String>> syn = new ArrayList<>();
         List<List<String>> norm = new ArrayList<>();
         for (int id = 0; id < this.entries.size(); id++) {
@@ -71,7 +88,15 @@ public final class ClassLabels {
         if (names.isEmpty()) {
             throw new DitjException("class name list is empty");
         }
-        return new ClassLabels(names.stream().map(String::strip).collect(Collectors.toList()), names.size());
+        return of(names, List.of());
+    }
+
+    /** Labels from a model's own class names and named groups of those classes. */
+    public static ClassLabels of(List<String> names, List<ClassGroup> groups) {
+        if (names.isEmpty()) {
+            throw new DitjException("class name list is empty");
+        }
+        return new ClassLabels(names.stream().map(String::strip).collect(Collectors.toList()), names.size(), groups);
     }
 
     /** Labels of a model without class names: only ids {@code 0..numClasses-1} resolve. */
@@ -79,11 +104,16 @@ public final class ClassLabels {
         if (numClasses <= 0) {
             throw new IllegalArgumentException("numClasses must be positive, got " + numClasses);
         }
-        return new ClassLabels(List.of(), numClasses);
+        return new ClassLabels(List.of(), numClasses, List.of());
     }
 
     public int size() {
         return size;
+    }
+
+    /** The model's named groups of classes, in its order; empty if it has none. */
+    public List<ClassGroup> groups() {
+        return groups;
     }
 
     /** Whether the classes have names (false for {@link #numeric}). */
@@ -150,6 +180,54 @@ public final class ClassLabels {
         throw unknown(input, q);
     }
 
+    /**
+     * What a user asks for by id or name: a class (as a group of one) or one of the model's {@link #groups}. Names
+     * match as in {@link #resolve}; at each step a group matching alone wins over classes ({@code "objects"} is the
+     * group even where a class is called "Objects: tool"), so a class shadowed that way is still found by its id or
+     * its own synonyms.
+     *
+     * @throws InvalidArgumentException as {@link #resolve}, or if several groups match at one step
+     */
+    public ClassGroup select(String idOrName) {
+        String input = idOrName.strip();
+        String q = normalize(input);
+        if (!groups.isEmpty() && !q.isEmpty() && !input.matches("[+-]?\\d+")) {
+            List<BiPredicate<String, Integer>> steps = List.of(
+                    (key, index) -> index == 0 && key.equals(q),
+                    (key, index) -> key.equals(q),
+                    (key, index) -> key.startsWith(q));
+            for (BiPredicate<String, Integer> step : steps) {
+                List<ClassGroup> hits = new ArrayList<>();
+                for (int g = 0; g < groups.size(); g++) {
+                    List<String> k = groupKeys.get(g);
+                    for (int i = 0; i < k.size(); i++) {
+                        if (step.test(k.get(i), i)) {
+                            hits.add(groups.get(g));
+                            break;
+                        }
+                    }
+                }
+                if (hits.size() == 1) {
+                    return hits.get(0);
+                }
+                if (hits.size() > 1) {
+                    throw new InvalidArgumentException("class", "'" + input + "' is ambiguous: it matches the groups "
+                            + hits.stream().map(ClassGroup::name).collect(Collectors.joining(", ")) + "; use a longer name");
+                }
+                if (!matches(step).isEmpty()) {
+                    break; // a class matches at this step: the class lookup below decides
+                }
+            }
+        }
+        int id = resolve(input);
+        return ClassGroup.of(id, name(id));
+    }
+
+    /** {@link #select} for each element, in order. */
+    public List<ClassGroup> selectAll(List<String> idsOrNames) {
+        return idsOrNames.stream().map(this::select).toList();
+    }
+
     /** {@link #resolve} for each element, in order. */
     public int[] resolveAll(List<String> idsOrNames) {
         int[] out = new int[idsOrNames.size()];
@@ -168,6 +246,10 @@ public final class ClassLabels {
         StringBuilder sb = new StringBuilder();
         for (int id = 0; id < size; id++) {
             sb.append(String.format(Locale.ROOT, format, id, String.join(", ", synonyms.get(id))));
+        }
+        for (ClassGroup g : groups) {
+            sb.append(String.format(Locale.ROOT, "group %s: %d classes (%s)%n", String.join(", ", g.synonyms()), g.size(),
+                    Arrays.stream(g.classes()).mapToObj(Integer::toString).collect(Collectors.joining(" "))));
         }
         return sb.toString();
     }
@@ -213,14 +295,17 @@ public final class ClassLabels {
         record Candidate(int id, String synonym, int score, int lengthDiff) {
         }
         // A synonym containing the query (or contained in it) ranks first; otherwise edit distance, if small.
+        // Groups take part as ids -1, -2, ... (shown as groups), ahead of classes at equal scores.
         int maxDistance = Math.max(2, (q.length() + 2) / 3);
         List<Candidate> candidates = new ArrayList<>();
-        for (int id = 0; id < size; id++) {
+        for (int id = -groups.size(); id < size; id++) {
             Candidate best = null;
-            for (int i = 0; i < keys.get(id).size(); i++) {
-                String key = keys.get(id).get(i);
+            List<String> idKeys = id < 0 ? groupKeys.get(-1 - id) : keys.get(id);
+            List<String> idSynonyms = id < 0 ? groups.get(-1 - id).synonyms() : synonyms.get(id);
+            for (int i = 0; i < idKeys.size(); i++) {
+                String key = idKeys.get(i);
                 int score = key.contains(q) || q.contains(key) ? 0 : levenshtein(q, key);
-                Candidate c = new Candidate(id, synonyms.get(id).get(i), score, Math.abs(key.length() - q.length()));
+                Candidate c = new Candidate(id, idSynonyms.get(i), score, Math.abs(key.length() - q.length()));
                 if (score <= maxDistance && (best == null || c.score < best.score
                         || c.score == best.score && c.lengthDiff < best.lengthDiff)) {
                     best = c;
@@ -238,7 +323,7 @@ public final class ClassLabels {
                 .sorted(Comparator.comparingInt(Candidate::score).thenComparingInt(Candidate::lengthDiff)
                         .thenComparingInt(Candidate::id))
                 .limit(MAX_SUGGESTIONS)
-                .map(c -> c.synonym + " (" + c.id + ")")
+                .map(c -> c.synonym + (c.id < 0 ? " (group)" : " (" + c.id + ")"))
                 .collect(Collectors.joining(", "));
         return new InvalidArgumentException("class", "'" + input + "' is unknown; did you mean: " + suggestions + "? (" + hint + ")");
     }

@@ -50,7 +50,11 @@ public final class DitModel implements AutoCloseable {
             Dit dit = new Dit(config, w, ops);
             w.checkAllUsed();
             List<String> names = w.classNames();
-            ClassLabels labels = names != null ? ClassLabels.of(names)
+            List<ClassGroup> groups = w.classGroups();
+            if (!groups.isEmpty() && names == null) {
+                throw new DitjException(file + ": has class groups but no class names");
+            }
+            ClassLabels labels = names != null ? ClassLabels.of(names, groups)
                     : config.numClasses() == 1000 ? ClassLabels.imagenet() : ClassLabels.numeric(config.numClasses());
             String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
             return new DitModel(dit, family, labels, file,

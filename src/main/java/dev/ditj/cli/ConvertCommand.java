@@ -1,10 +1,12 @@
 package dev.ditj.cli;
 
 import dev.ditj.DitjException;
+import dev.ditj.api.ClassGroup;
 import dev.ditj.api.GenerationDefaults;
 import dev.ditj.convert.Converter;
 import dev.ditj.model.ModelFamily;
 import dev.ditj.tensor.DType;
+import dev.ditj.weights.ModelFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -48,6 +50,12 @@ final class ConvertCommand implements Callable<Integer> {
             description = "class names to store with a DiT: one per line (synonyms comma-separated)")
     Path classNames;
 
+    @Option(names = "--class-groups", paramLabel = "FILE",
+            description = "named groups of the classes to store with a DiT (needs --class-names), JSON: "
+                    + "[{\"name\": \"Objects, objects\", \"classes\": [ids], \"weights\": [numbers]}, ...]; "
+                    + "asking generate for a group draws one of its classes per image, by weight")
+    Path classGroups;
+
     @Option(names = "--generate-defaults", paramLabel = "JSON",
             description = "recommended generation settings to store with a DiT, e.g. '{\"sampler\":\"ddim\",\"steps\":50,\"cfg_scale\":3}'")
     String generateDefaults;
@@ -71,10 +79,19 @@ final class ConvertCommand implements Callable<Integer> {
                 throw new DitjException(classNames + ": cannot read class names: " + e.getMessage());
             }
         }
+        List<ClassGroup> groups = null;
+        if (classGroups != null) {
+            if (names == null) throw new UsageException("--class-groups needs --class-names");
+            try {
+                groups = ModelFiles.parseClassGroups(Files.readString(classGroups, StandardCharsets.UTF_8), classGroups.toString());
+            } catch (IOException e) {
+                throw new DitjException(classGroups + ": cannot read class groups: " + e.getMessage());
+            }
+        }
         if (generateDefaults != null) generateDefaults = GenerationDefaults.parse(generateDefaults, "--generate-defaults").toJson();
         ModelFamily f = family == null ? null : parseFamily(family);
         Converter.Report r = Converter.convert(input, output,
-                new Converter.Options(storage, numHeads, vaeConfig, names, generateDefaults, f, latentStats));
+                new Converter.Options(storage, numHeads, vaeConfig, names, generateDefaults, f, latentStats, groups));
         System.out.printf("converted %s (%s, %d tensors, %,d parameters, %s) -> %s%n", input, r.layout(), r.tensors(),
                 r.parameters(), dtype, output);
         if (r.family() != null) System.out.printf("family: %s (%s)%n", r.family().displayName, r.familyReason());

@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.ditj.DitjException;
 import dev.ditj.InvalidArgumentException;
+import dev.ditj.api.ClassGroup;
 import dev.ditj.api.ClassLabels;
 import dev.ditj.api.GenerationDefaults;
 import dev.ditj.api.GenerationRequest;
@@ -62,8 +63,9 @@ final class GenerateCommand implements Callable<Integer> {
     Path vae;
 
     @Option(names = "--class", paramLabel = "C", arity = "1..*",
-            description = "class ids or names (default: one image of each class for small label sets, "
-                    + "sample.py's eight classes for ImageNet)")
+            description = "class ids or names, or names of the model's class groups (each image of a group draws "
+                    + "one of its classes, fixed by --seed); default: one image of each group (the bundled model's "
+                    + "categories), else of each class for small label sets, sample.py's eight classes for ImageNet")
     List<String> classes;
 
     @Option(names = "--images", paramLabel = "N", description = "images per given class (default: the model's)")
@@ -542,28 +544,32 @@ final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    /** The requested classes, each repeated --images times; without --class, a default set (see the option). */
+    /**
+     * The class of each image: the requested classes or groups, each repeated --images times, a group's images each
+     * drawing a member by (seed, image index); without --class, a default set (see the option).
+     */
     private int[] classIds(ClassLabels labels, GenerationDefaults defaults) {
         int perClass = imagesPerClass != null ? imagesPerClass : defaults.imagesPerClass();
-        int[] base;
+        List<ClassGroup> base;
         if (classes != null && !classes.isEmpty()) {
-            base = labels.resolveAll(classes);
-        } else if (labels.size() <= 16) {
-            base = IntStream.range(0, labels.size()).toArray();
+            base = labels.selectAll(classes);
+        } else if (!labels.groups().isEmpty() || labels.size() <= 16) {
+            base = !labels.groups().isEmpty() ? labels.groups()
+                    : IntStream.range(0, labels.size()).mapToObj(id -> ClassGroup.of(id, labels.name(id))).toList();
             if (imagesPerClass == null) perClass = 1;
-        } else if (labels.size() == 1000) {
-            base = new int[] {207, 360, 387, 974, 88, 979, 417, 279}; // DiT sample.py's classes
         } else {
-            base = new int[] {0};
+            int[] ids = labels.size() == 1000 ? new int[] {207, 360, 387, 974, 88, 979, 417, 279} // DiT sample.py's
+                    : new int[] {0};
+            base = Arrays.stream(ids).mapToObj(id -> ClassGroup.of(id, labels.name(id))).toList();
         }
         this.perClass = perClass;
-        long total = (long) base.length * perClass;
+        long total = (long) base.size() * perClass;
         if (total > MAX_IMAGES) {
-            throw new InvalidArgumentException("images", "asks for " + base.length + " x " + perClass + " = " + total
+            throw new InvalidArgumentException("images", "asks for " + base.size() + " x " + perClass + " = " + total
                     + " images; one run makes at most " + MAX_IMAGES);
         }
         int[] ids = new int[(int) total];
-        for (int i = 0; i < ids.length; i++) ids[i] = base[i / perClass];
+        for (int i = 0; i < ids.length; i++) ids[i] = base.get(i / perClass).draw(seed, i);
         return ids;
     }
 

@@ -26,6 +26,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = "Show what a ditj model file holds, or how a PNG made by ditj was generated.")
@@ -78,6 +79,10 @@ final class InfoCommand implements Callable<Integer> {
             }
             if (md.containsKey(ModelFiles.CLASS_NAMES_KEY)) {
                 System.out.println("classes:     " + String.join(" | ", w.classNames()));
+            }
+            if (md.containsKey(ModelFiles.CLASS_GROUPS_KEY)) {
+                System.out.println("groups:      " + w.classGroups().stream().map(g -> g.name() + " (" + g.size()
+                        + (g.size() == 1 ? " class)" : " classes)")).collect(Collectors.joining(" | ")));
             }
         }
         return 0;

@@ -2,6 +2,8 @@ package dev.ditj.convert;
 
 import com.google.gson.JsonObject;
 import dev.ditj.DitjException;
+import dev.ditj.api.ClassGroup;
+import dev.ditj.api.ClassLabels;
 import dev.ditj.io.Json;
 import dev.ditj.io.RawTensor;
 import dev.ditj.io.SafeTensors;
@@ -43,13 +45,22 @@ public final class Converter {
      *                         {@code api.GenerationDefaults.parse}), or null
      * @param family     what a DiT-architecture checkpoint is (DiT or SiT), or null: decided by {@link #family}
      * @param latentStats a VAE's {@code latents_stats.pt} (per-channel mean/std, VA-VAE), or null
+     * @param classGroups named groups of a DiT's classes to store with it (needs classNames), or null
      */
     public record Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames, String generateDefaults,
-                          ModelFamily family, Path latentStats) {
+                          ModelFamily family, Path latentStats, List<ClassGroup> classGroups) {
         public Options {
             if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16 && dtype != DType.I8) {
                 throw new DitjException("output dtype must be fp32, fp16, bf16 or int8, got " + dtype);
             }
+            if (classGroups != null && classNames == null) {
+                throw new DitjException("class groups need class names (--class-names)");
+            }
+        }
+
+        public Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames, String generateDefaults,
+                       ModelFamily family, Path latentStats) {
+            this(dtype, numHeads, vaeConfig, classNames, generateDefaults, family, latentStats, null);
         }
 
         public Options(DType dtype, int numHeads, Path vaeConfig, List<String> classNames, String generateDefaults,
@@ -208,6 +219,10 @@ public final class Converter {
                             + config.numClasses() + " classes");
                 }
                 metadata.put(ModelFiles.CLASS_NAMES_KEY, ModelFiles.classNamesJson(options.classNames()));
+                if (options.classGroups() != null) {
+                    ClassLabels.of(options.classNames(), options.classGroups()); // checks the groups' ids
+                    metadata.put(ModelFiles.CLASS_GROUPS_KEY, ModelFiles.classGroupsJson(options.classGroups()));
+                }
             }
             if (options.generateDefaults() != null) {
                 metadata.put(ModelFiles.GENERATE_DEFAULTS_KEY, options.generateDefaults());

@@ -8,11 +8,13 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.ditj.DitjException;
+import dev.ditj.api.ClassGroup;
 import dev.ditj.io.Json;
 import dev.ditj.model.DitConfig;
 import dev.ditj.model.VaeConfig;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -27,6 +29,11 @@ public final class ModelFiles {
     /** {@link dev.ditj.model.ModelFamily} of a DiT-architecture file ("dit" or "sit"); absent = "dit". */
     public static final String FAMILY_KEY = "ditj.family";
     public static final String CLASS_NAMES_KEY = "ditj.class_names";
+    /**
+     * Named groups of a DiT's classes ({@link ClassGroup}), JSON: [{"name": "Objects, objects", "classes": [ids],
+     * "weights": [numbers]}, ...]; "weights" may be left out (all equal). Absent: no groups.
+     */
+    public static final String CLASS_GROUPS_KEY = "ditj.class_groups";
     /** Recommended generation settings of a DiT, JSON: {"sampler", "steps", "cfg_scale", "images_per_class"}. */
     public static final String GENERATE_DEFAULTS_KEY = "ditj.generate_defaults";
     public static final String SOURCE_KEY = "ditj.source";
@@ -190,6 +197,61 @@ public final class ModelFiles {
         List<String> names = new ArrayList<>();
         for (JsonElement e : parsed.getAsJsonArray()) names.add(Json.stringValue(e, what + " entry"));
         return names;
+    }
+
+    public static String classGroupsJson(List<ClassGroup> groups) {
+        JsonArray a = new JsonArray();
+        for (ClassGroup g : groups) {
+            JsonObject o = new JsonObject();
+            o.addProperty("name", g.entry());
+            JsonArray ids = new JsonArray(), weights = new JsonArray();
+            for (int id : g.classes()) ids.add(id);
+            for (double w : g.weights()) weights.add(w);
+            o.add("classes", ids);
+            o.add("weights", weights);
+            a.add(o);
+        }
+        return a.toString();
+    }
+
+    /** Parses {@link #CLASS_GROUPS_KEY} JSON (or a converter's groups file); {@code what} names it in errors. */
+    public static List<ClassGroup> parseClassGroups(String json, String what) {
+        JsonElement parsed;
+        try {
+            parsed = JsonParser.parseString(json);
+        } catch (JsonParseException e) {
+            throw new DitjException(what + " is not valid JSON (" + Json.syntaxError(e) + ")", e);
+        }
+        String shape = " must be a JSON array of {\"name\": ..., \"classes\": [ids], \"weights\": [numbers]}";
+        if (!parsed.isJsonArray()) throw new DitjException(what + shape);
+        List<ClassGroup> groups = new ArrayList<>();
+        for (JsonElement e : parsed.getAsJsonArray()) {
+            String at = what + " group " + groups.size();
+            if (!e.isJsonObject() || !e.getAsJsonObject().has("name") || !e.getAsJsonObject().has("classes")
+                    || !e.getAsJsonObject().get("classes").isJsonArray()) {
+                throw new DitjException(at + shape);
+            }
+            JsonObject o = e.getAsJsonObject();
+            String name = Json.stringValue(o.get("name"), at + " name");
+            JsonArray ids = o.getAsJsonArray("classes");
+            int[] classes = new int[ids.size()];
+            for (int i = 0; i < classes.length; i++) classes[i] = Json.intValue(ids.get(i), at + " ('" + name + "') class");
+            double[] weights = new double[classes.length];
+            if (o.has("weights")) {
+                if (!o.get("weights").isJsonArray()) throw new DitjException(at + " ('" + name + "') weights" + shape);
+                JsonArray w = o.getAsJsonArray("weights");
+                weights = new double[w.size()];
+                for (int i = 0; i < weights.length; i++) weights[i] = Json.doubleValue(w.get(i), at + " ('" + name + "') weight");
+            } else {
+                Arrays.fill(weights, 1);
+            }
+            try {
+                groups.add(new ClassGroup(name, classes, weights));
+            } catch (DitjException ex) {
+                throw new DitjException(what + ": " + ex.getMessage(), ex);
+            }
+        }
+        return groups;
     }
 
     private static double[] doubleArray(JsonObject o, String key, String file) {

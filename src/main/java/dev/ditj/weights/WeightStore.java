@@ -1,6 +1,7 @@
 package dev.ditj.weights;
 
 import dev.ditj.DitjException;
+import dev.ditj.api.ClassGroup;
 import dev.ditj.io.SafeTensors;
 import dev.ditj.model.DitConfig;
 import dev.ditj.model.ModelFamily;
@@ -149,6 +150,12 @@ public final class WeightStore implements AutoCloseable {
     public List<String> classNames() {
         String json = metadata.get(ModelFiles.CLASS_NAMES_KEY);
         return json == null ? null : ModelFiles.parseClassNames(json, file.toString());
+    }
+
+    /** The model's named groups of classes ({@link ModelFiles#CLASS_GROUPS_KEY}); empty if it has none. */
+    public List<ClassGroup> classGroups() {
+        String json = metadata.get(ModelFiles.CLASS_GROUPS_KEY);
+        return json == null ? List.of() : ModelFiles.parseClassGroups(json, file + ": " + ModelFiles.CLASS_GROUPS_KEY);
     }
 
     public void requireKind(String kind) {

@@ -2,12 +2,14 @@ package dev.ditj.cli;
 
 import dev.ditj.Compare;
 import dev.ditj.Fixtures;
+import dev.ditj.api.ClassGroup;
 import dev.ditj.TestModels;
 import dev.ditj.image.Png;
 import dev.ditj.io.Npy;
 import dev.ditj.io.RawTensor;
 import dev.ditj.tensor.DType;
 import dev.ditj.tensor.Shape;
+import dev.ditj.weights.ModelFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,6 +18,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,6 +49,12 @@ class CliTest {
 
     private static String f(String fixture) {
         return Fixtures.file(fixture).toString();
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     private static float[] floats(Path npy) {
@@ -157,6 +167,50 @@ class CliTest {
         // guiding 3 channels is the official fixture; guiding all of them must differ from it
         Compare.assertRelL2(floats(official), TestModels.floats("e2e_ddim10_latent.npy").data(), 1e-5, "3 channels");
         assertTrue(Compare.relL2(floats(byDefault), floats(official)) > 1e-3, "cfg_channels all changes the result");
+    }
+
+    @Test
+    void classGroupsStoredByConvertDrawTheirClassesPerImage() throws Exception {
+        Path names = tmp.resolve("names.txt"), groups = tmp.resolve("groups.json");
+        Files.writeString(names, "c0\nc1\nc2\nc3\nc4\nc5\nc6\nc7\nc8\nc9\n");
+        Files.writeString(groups, "[{\"name\": \"low, small\", \"classes\": [0, 1, 2], \"weights\": [1, 1, 2]},"
+                + " {\"name\": \"high\", \"classes\": [7, 8, 9]}]");
+        Path model = tmp.resolve("grouped.safetensors"), vae = convertVae();
+        Run c = ditj("convert", f("dit_a.pt"), "-o", model.toString(), "--num-heads", "2", "--class-names",
+                names.toString(), "--class-groups", groups.toString());
+        assertEquals(0, c.code(), c.err());
+        Run info = ditj("info", model.toString());
+        assertTrue(info.out().contains("groups:      low (3 classes) | high (3 classes)"), info.out());
+
+        // Each image of a group draws its class from (seed, image index): the same images as asking for those classes.
+        String[] common = {"generate", "--model", model.toString(), "--vae", vae.toString(), "--sampler", "ddim", "--steps", "3",
+                "--seed", "11"};
+        Path drawn = tmp.resolve("drawn.npy"), explicit = tmp.resolve("explicit.npy");
+        Run r = ditj(concat(common, "--class", "small", "high", "--images", "3", "--save-latent", drawn.toString(),
+                "-o", tmp.resolve("g.png").toString()));
+        assertEquals(0, r.code(), r.err());
+        List<ClassGroup> stored = ModelFiles.parseClassGroups(Files.readString(groups), "groups");
+        String[] ids = new String[6];
+        for (int i = 0; i < 6; i++) ids[i] = Integer.toString(stored.get(i / 3).draw(11, i));
+        Run e = ditj(concat(common, concat(concat(new String[] {"--class"}, ids), "--images", "1", "--save-latent", explicit.toString(),
+                "-o", tmp.resolve("e.png").toString())));
+        assertEquals(0, e.code(), e.err());
+        Compare.assertRelL2(floats(explicit), floats(drawn), 0, "group draws = their classes asked for by id");
+
+        Run byDefault = ditj(concat(common, "-o", tmp.resolve("d.png").toString()));
+        assertTrue(byDefault.err().contains(": 2 image(s) of"), byDefault.err()); // one per group
+
+        Run noNames = ditj("convert", f("dit_a.pt"), "-o", tmp.resolve("x.safetensors").toString(), "--num-heads", "2",
+                "--class-groups", groups.toString());
+        assertEquals(2, noNames.code(), noNames.err());
+        assertTrue(noNames.err().contains("--class-groups needs --class-names"), noNames.err());
+        Files.writeString(groups, "[{\"name\": \"out\", \"classes\": [3, 10]}]");
+        Path bad = tmp.resolve("bad-groups.safetensors");
+        Run badId = ditj("convert", f("dit_a.pt"), "-o", bad.toString(), "--num-heads", "2", "--class-names",
+                names.toString(), "--class-groups", groups.toString());
+        assertEquals(1, badId.code(), badId.err());
+        assertTrue(badId.err().contains("'out'") && badId.err().contains("class 10") && badId.err().contains("0..9"), badId.err());
+        assertFalse(Files.exists(bad));
     }
 
     @Test

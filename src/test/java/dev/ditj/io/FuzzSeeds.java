@@ -1,5 +1,6 @@
 package dev.ditj.io;
 
+import dev.ditj.api.ClassGroup;
 import dev.ditj.api.GenerationDefaults;
 import dev.ditj.api.SamplerKind;
 import dev.ditj.convert.Converter;
@@ -57,6 +58,8 @@ public final class FuzzSeeds {
         dit.put(ModelFiles.KIND_KEY, ModelFiles.KIND_DIT);
         dit.put(ModelFiles.CONFIG_KEY, ModelFiles.ditConfigJson(TINY_DIT));
         dit.put(ModelFiles.CLASS_NAMES_KEY, ModelFiles.classNamesJson(List.of("cat", "dog", "emoji \u2603")));
+        dit.put(ModelFiles.CLASS_GROUPS_KEY, ModelFiles.classGroupsJson(List.of(new ClassGroup("pets", new int[] {0, 1},
+                new double[] {1, 2.5}))));
         dit.put(ModelFiles.GENERATE_DEFAULTS_KEY, new GenerationDefaults(SamplerKind.DDIM, 10, 3.5f, Integer.MAX_VALUE, 2).toJson());
         SafeTensors.write(out.resolve("dit_tiny_f16.safetensors"), values(Converter.expectedTensors(TINY_DIT), DType.F16), dit);
 

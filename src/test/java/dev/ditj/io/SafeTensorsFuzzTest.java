@@ -50,6 +50,7 @@ class SafeTensorsFuzzTest {
                 default -> w.requireKind(ModelFiles.KIND_DIT); // refuses the unknown kind
             }
             w.classNames();
+            w.classGroups();
             String defaults = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
             if (defaults != null) GenerationDefaults.parse(defaults, file.toString());
             w.parameterCount();
