@@ -324,7 +324,11 @@ def train(a):
                                               if old != CONFIG["depth"] else ""))
     if os.path.exists(ckpt):
         s = common.load_checkpoint(ckpt)
-        model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
+        model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"])
+        if len(s["opt"]["param_groups"]) == len(opt.param_groups):
+            opt.load_state_dict(s["opt"])
+        else:   # a run from before the embeddings had their own group: its Adam moments are dropped
+            print("optimizer state of an older layout: AdamW starts afresh", flush=True)
         step, seconds = s["step"], s["seconds"]
         rng.bit_generator.state = s["rng"]; torch.set_rng_state(s["torch_rng"])
         print(f"resumed at step {step} ({seconds / 3600:.2f} h trained)")

@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * A named set of a model's classes that a request can ask for as a whole, e.g. the category "Objects" of a model
- * conditioned on its 18 subgroups (book-paper, tool, ...): each image of such a request draws one member class, with
- * probability proportional to its weight (the bundled emoji model weighs each subgroup by its training images, so a
- * category's images come out in the mix the model was trained on). A single class is a group of one.
+ * A named set of a model's classes that a request can ask for as a whole, e.g. the category "Objects" of an emoji
+ * model conditioned on its 18 subgroups (book-paper, tool, ...): each image of such a request draws one member class,
+ * with probability proportional to its weight (tools/train/dit.py --subgroups weighs each subgroup by its training
+ * images, so a category's images come out in the mix the model was trained on). A single class is a group of one.
  *
  * @param entry   comma-separated synonyms, the first being the display name (as {@link ClassLabels} entries)
  * @param classes member class ids, at least one, distinct

@@ -26,8 +26,8 @@ import java.util.stream.Collectors;
  * (the classic ImageNet {@code synset_words} format, e.g. {@code "lesser panda, red panda, panda, ..."}). Names
  * may repeat (ImageNet has two "crane" and two "maillot" classes); such names only resolve by id.
  *
- * <p>A model may also name {@link ClassGroup groups} of its classes (the bundled emoji model: 9 categories over its
- * 98 subgroup classes); {@link #select} finds a group or a class, {@link #resolve} classes only.
+ * <p>A model may also name {@link ClassGroup groups} of its classes (e.g. the 9 emoji categories of a model conditioned
+ * on their 98 Unicode subgroups); {@link #select} finds a group or a class, {@link #resolve} classes only.
  */
 public final class ClassLabels {
     private static final int MAX_SUGGESTIONS = 5;
@@ -85,9 +85,6 @@ public final class ClassLabels {
 
     /** Labels from a model's own class names; each entry may list comma-separated synonyms. */
     public static ClassLabels of(List<String> names) {
-        if (names.isEmpty()) {
-            throw new DitjException("class name list is empty");
-        }
         return of(names, List.of());
     }
 
@@ -163,12 +160,8 @@ public final class ClassLabels {
             throw new InvalidArgumentException("class", "'" + input + "' is unknown: this model has no class names; give a class id"
                     + " in [0, " + size + ")");
         }
-        List<BiPredicate<String, Integer>> steps = List.of(
-                (key, index) -> index == 0 && key.equals(q),
-                (key, index) -> key.equals(q),
-                (key, index) -> key.startsWith(q));
-        for (BiPredicate<String, Integer> step : steps) {
-            List<Integer> hits = matches(step);
+        for (BiPredicate<String, Integer> step : steps(q)) {
+            List<Integer> hits = matches(keys, step);
             if (hits.size() == 1) {
                 return hits.get(0);
             }
@@ -192,29 +185,17 @@ public final class ClassLabels {
         String input = idOrName.strip();
         String q = normalize(input);
         if (!groups.isEmpty() && !q.isEmpty() && !input.matches("[+-]?\\d+")) {
-            List<BiPredicate<String, Integer>> steps = List.of(
-                    (key, index) -> index == 0 && key.equals(q),
-                    (key, index) -> key.equals(q),
-                    (key, index) -> key.startsWith(q));
-            for (BiPredicate<String, Integer> step : steps) {
-                List<ClassGroup> hits = new ArrayList<>();
-                for (int g = 0; g < groups.size(); g++) {
-                    List<String> k = groupKeys.get(g);
-                    for (int i = 0; i < k.size(); i++) {
-                        if (step.test(k.get(i), i)) {
-                            hits.add(groups.get(g));
-                            break;
-                        }
-                    }
-                }
+            for (BiPredicate<String, Integer> step : steps(q)) {
+                List<Integer> hits = matches(groupKeys, step);
                 if (hits.size() == 1) {
-                    return hits.get(0);
+                    return groups.get(hits.get(0));
                 }
                 if (hits.size() > 1) {
                     throw new InvalidArgumentException("class", "'" + input + "' is ambiguous: it matches the groups "
-                            + hits.stream().map(ClassGroup::name).collect(Collectors.joining(", ")) + "; use a longer name");
+                            + hits.stream().map(g -> groups.get(g).name()).collect(Collectors.joining(", "))
+                            + "; use a longer name");
                 }
-                if (!matches(step).isEmpty()) {
+                if (!matches(keys, step).isEmpty()) {
                     break; // a class matches at this step: the class lookup below decides
                 }
             }
@@ -267,11 +248,21 @@ public final class ClassLabels {
         return (int) id;
     }
 
-    /** Ids of the classes with a synonym accepted by {@code test(key, synonymIndex)}. */
-    private List<Integer> matches(BiPredicate<String, Integer> test) {
+    /**
+     * The matching steps for a normalized query, in order: exact display name, exact synonym, prefix of a synonym
+     * (tests of {@code (key, synonymIndex)}).
+     */
+    private static List<BiPredicate<String, Integer>> steps(String q) {
+        return List.of((key, index) -> index == 0 && key.equals(q),
+                (key, index) -> key.equals(q),
+                (key, index) -> key.startsWith(q));
+    }
+
+    /** Indices of the entries (classes or groups) with a key accepted by {@code test(key, synonymIndex)}. */
+    private static List<Integer> matches(List<List<String>> entryKeys, BiPredicate<String, Integer> test) {
         List<Integer> hits = new ArrayList<>();
-        for (int id = 0; id < size; id++) {
-            List<String> k = keys.get(id);
+        for (int id = 0; id < entryKeys.size(); id++) {
+            List<String> k = entryKeys.get(id);
             for (int i = 0; i < k.size(); i++) {
                 if (test.test(k.get(i), i)) {
                     hits.add(id);

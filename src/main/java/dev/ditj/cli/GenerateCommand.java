@@ -64,8 +64,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--class", paramLabel = "C", arity = "1..*",
             description = "class ids or names, or names of the model's class groups (each image of a group draws "
-                    + "one of its classes, fixed by --seed); default: one image of each group (the bundled model's "
-                    + "categories), else of each class for small label sets, sample.py's eight classes for ImageNet")
+                    + "one of its classes, fixed by --seed); default: one image of each group if the model has groups, "
+                    + "else of each class for small label sets (the bundled model's categories), sample.py's eight "
+                    + "classes for ImageNet")
     List<String> classes;
 
     @Option(names = "--images", paramLabel = "N", description = "images per given class (default: the model's)")
