@@ -18,7 +18,9 @@ import java.util.SplittableRandom;
  */
 public record ClassGroup(String entry, int[] classes, double[] weights) {
     public ClassGroup {
-        if (entry == null || entry.isBlank()) throw new DitjException("class group has an empty name");
+        if (entry == null || ClassLabels.splitSynonyms(entry).isEmpty()) {
+            throw new DitjException("class group has an empty name");
+        }
         if (classes.length == 0) throw new DitjException("class group '" + entry + "' has no classes");
         if (weights.length != classes.length) {
             throw new DitjException("class group '" + entry + "' has " + classes.length + " classes but "
@@ -48,7 +50,7 @@ public record ClassGroup(String entry, int[] classes, double[] weights) {
     }
 
     public List<String> synonyms() {
-        return Arrays.stream(entry.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+        return ClassLabels.splitSynonyms(entry);
     }
 
     public int size() {

@@ -59,12 +59,7 @@ public final class ClassLabels {
         List<List<String>> syn = new ArrayList<>();
         List<List<String>> norm = new ArrayList<>();
         for (int id = 0; id < this.entries.size(); id++) {
-            List<String> s = new ArrayList<>();
-            for (String part : this.entries.get(id).split(",")) {
-                if (!part.isBlank()) {
-                    s.add(part.strip());
-                }
-            }
+            List<String> s = splitSynonyms(this.entries.get(id));
             if (s.isEmpty()) {
                 throw new DitjException("class " + id + " has an empty name");
             }
@@ -246,6 +241,11 @@ public final class ClassLabels {
             throw new InvalidArgumentException("class", "id " + digits + " is out of range: valid ids are 0.." + (size - 1));
         }
         return (int) id;
+    }
+
+    /** The synonyms of an entry ({@code "lesser panda, red panda"}): comma-separated, stripped, blanks dropped. */
+    static List<String> splitSynonyms(String entry) {
+        return Arrays.stream(entry.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
     }
 
     /**

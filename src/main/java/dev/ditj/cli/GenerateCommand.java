@@ -554,13 +554,15 @@ final class GenerateCommand implements Callable<Integer> {
         List<ClassGroup> base;
         if (classes != null && !classes.isEmpty()) {
             base = labels.selectAll(classes);
-        } else if (!labels.groups().isEmpty() || labels.size() <= 16) {
-            base = !labels.groups().isEmpty() ? labels.groups()
-                    : IntStream.range(0, labels.size()).mapToObj(id -> ClassGroup.of(id, labels.name(id))).toList();
+        } else if (!labels.groups().isEmpty()) {
+            base = labels.groups();
             if (imagesPerClass == null) perClass = 1;
         } else {
-            int[] ids = labels.size() == 1000 ? new int[] {207, 360, 387, 974, 88, 979, 417, 279} // DiT sample.py's
+            boolean small = labels.size() <= 16;
+            int[] ids = small ? IntStream.range(0, labels.size()).toArray()
+                    : labels.size() == 1000 ? new int[] {207, 360, 387, 974, 88, 979, 417, 279} // DiT sample.py's
                     : new int[] {0};
+            if (small && imagesPerClass == null) perClass = 1;
             base = Arrays.stream(ids).mapToObj(id -> ClassGroup.of(id, labels.name(id))).toList();
         }
         this.perClass = perClass;

@@ -154,6 +154,7 @@ class ClassLabelsTest {
         assertThrows(DitjException.class, () -> new ClassGroup("g", new int[] {}, new double[] {}));
         assertThrows(DitjException.class, () -> new ClassGroup("g", new int[] {0, 1}, new double[] {1}));
         assertThrows(DitjException.class, () -> new ClassGroup(" ", new int[] {0}, new double[] {1}));
+        assertThrows(DitjException.class, () -> new ClassGroup(" , ", new int[] {0}, new double[] {1}));
     }
 
     @Test
