@@ -18,6 +18,9 @@ categories: categories are still sampled as above, but each image is labelled wi
 one look per subgroup rather than the average of a whole category. A 9-class --init is refined into subgroups
 (each starts from its category's class embedding, see refine_classes()); the export writes class-groups.json,
 which maps each category to its subgroups (for `ditj convert --class-groups`).
+
+--hidden, --depth and --heads shape a new run: the bundled model's autoguidance model is a DiT of hidden 128,
+depth 4, 2 heads trained briefly from scratch (see weights/README.md).
 """
 import argparse, json, math, os, sys, time
 import numpy as np
@@ -135,7 +138,7 @@ class DiT(nn.Module):
 class Diffusion:
     """1000-step linear-beta diffusion (float64 tables, gathered to float32) and the hybrid training loss."""
 
-    def __init__(s, steps=1000):
+    def __init__(s, steps=1000, min_snr=0.0):
         betas = np.linspace(1e-4, 0.02, steps, dtype=np.float64)
         ac = np.cumprod(1.0 - betas)
         prev = np.append(1.0, ac[:-1])
@@ -144,6 +147,10 @@ class Diffusion:
                    sqrt_recipm1_ac=np.sqrt(1 / ac - 1), coef1=betas * np.sqrt(prev) / (1 - ac),
                    coef2=(1 - prev) * np.sqrt(1 - betas) / (1 - ac),
                    post_logvar=np.log(np.append(post_var[1], post_var[1:])), log_betas=np.log(betas))
+        # Min-SNR-gamma (Hang et al. 2023) for epsilon prediction: weight min(SNR, gamma) / SNR, so the nearly clean
+        # steps stop dominating the gradient and the noisy steps that lay out shapes get more of it; 0 = off (DiT's)
+        snr = ac / (1 - ac)
+        tab["mse_weight"] = np.minimum(snr, min_snr) / snr if min_snr > 0 else np.ones(steps)
         s.t = {k: torch.tensor(v, dtype=torch.float32) for k, v in tab.items()}
         s.steps = steps
 
@@ -161,6 +168,7 @@ class Diffusion:
         out = model(xt, t, y)
         eps, v = out[:, :x0.shape[1]], out[:, x0.shape[1]:]
         mse = ((noise - eps) ** 2).mean(dim=(1, 2, 3))
+        weight = s.t["mse_weight"][t]
         # variational bound term, with the mean frozen so it only trains the variance (as the official code)
         min_log, max_log = s.g("post_logvar", t), s.g("log_betas", t)
         frac = (v + 1) / 2
@@ -173,7 +181,8 @@ class Diffusion:
         kl = kl.mean(dim=(1, 2, 3)) / math.log(2.0)
         nll = -discretized_gaussian_log_likelihood(x0, model_mean, 0.5 * model_logvar).mean(dim=(1, 2, 3)) / math.log(2.0)
         vb = torch.where(t == 0, nll, kl)
-        return (mse + vb).mean(), mse.mean(), vb.mean()
+        # the logged MSE stays unweighted, comparable between runs with and without --min-snr
+        return (weight * mse + vb).mean(), mse.mean(), vb.mean()
 
 
 def discretized_gaussian_log_likelihood(x, means, log_scales):
@@ -301,7 +310,7 @@ def train(a):
     vae, lat_mean, lat_std, post_mean, post_std, category_np, labels_np = training_latents(a, dev)
     labels = torch.from_numpy(labels_np).to(dev)
     by_category = [np.where(category_np == c)[0] for c in range(CATEGORIES)]
-    model, diff = DiT().to(dev), Diffusion().to(dev)
+    model, diff = DiT().to(dev), Diffusion(min_snr=a.min_snr).to(dev)
     ema = DiT().to(dev)
     ema.load_state_dict(model.state_dict())
     ema.requires_grad_(False)
@@ -451,6 +460,8 @@ def main():
                                    "dict) to start a new run from")
     ap.add_argument("--depth", type=int, help="transformer blocks of a new run (default: the --init weights', else "
                     f"{CONFIG['depth']}); deeper than --init adds blocks that start as identities (see deepen())")
+    ap.add_argument("--hidden", type=int, help="hidden size of a new run without --init (default 256)")
+    ap.add_argument("--heads", type=int, help="attention heads of a new run without --init (default 4)")
     ap.add_argument("--export-dtype", choices=["fp32", "fp16"], default="fp32", help="dtype of the exported weights")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-4)
@@ -463,6 +474,8 @@ def main():
     ap.add_argument("--embed-lr-scale", type=float, default=1.0,
                     help="learning rate of the class embeddings relative to --lr (e.g. 10 after --subgroups refines "
                          "the classes: each subgroup starts at its category's embedding)")
+    ap.add_argument("--min-snr", type=float, default=0.0, metavar="GAMMA",
+                    help="weight the MSE term by min(SNR, GAMMA) / SNR (Min-SNR weighting; 5 in its paper); 0: off")
     ap.add_argument("--ema", type=float, default=0.9995)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -485,10 +498,14 @@ def main():
         CONFIG.update(num_classes=len(common.load_emoji(a.data)["subgroups"]))
     if os.path.exists(ckpt) and not (a.eval_batches and a.init):
         config = common.load_checkpoint(ckpt)["config"]   # a run keeps its shape
-        CONFIG.update(depth=config["depth"], num_classes=config["num_classes"])
+        CONFIG.update({k: config[k] for k in ("depth", "num_classes", "hidden_size", "num_heads")})
         a.subgroups = config["num_classes"] != CATEGORIES
     elif a.depth or a.init:
         CONFIG.update(depth=a.depth or depth_of(common.load_weights(a.init)))
+    if not os.path.exists(ckpt) and not a.init:
+        CONFIG.update(hidden_size=a.hidden or CONFIG["hidden_size"], num_heads=a.heads or CONFIG["num_heads"])
+    elif a.hidden or a.heads:
+        raise SystemExit("--hidden/--heads shape a new run: a resumed run or --init weights keep their own")
     export(a) if a.export else evaluate(a) if a.eval_batches else train(a)
 
 

@@ -81,6 +81,33 @@ public final class TestModels {
         }
     }
 
+    /**
+     * A guide for dit_a (autoguidance): dit_a's file with every block's attention and MLP weights scaled by 0.7 and
+     * its class table by 0.5 (a model of the same classes and latents that predicts worse), metadata kept.
+     */
+    public static Path ditAGuide() {
+        return CONVERTED.computeIfAbsent("dit_a guide", k -> {
+            Path out = dir().resolve("dit_a_guide.safetensors");
+            try (SafeTensors.Reader r = SafeTensors.open(ditA())) {
+                Map<String, RawTensor> tensors = new LinkedHashMap<>();
+                for (String n : r.names()) {
+                    RawTensor t = r.get(n);
+                    float f = n.startsWith("blocks.") && (n.contains(".attn.") || n.contains(".mlp.")) ? 0.7f
+                            : n.startsWith("y_embedder.") ? 0.5f : 1f;
+                    if (f != 1f) {
+                        float[] v = t.toFloats();
+                        for (int i = 0; i < v.length; i++) v[i] *= f;
+                        t = RawTensor.ofFloats(v, t.shape(), t.dtype());
+                    }
+                    tensors.put(n, t);
+                }
+                SafeTensors.write(out, tensors, r.metadata());
+            }
+            out.toFile().deleteOnExit();
+            return out;
+        });
+    }
+
     /** dit_b: 1 block, hidden 96, 4 heads, patch 4, 16×16 latent, 1000 classes, no learned sigma. */
     public static Path ditB() {
         return convert("dit_b", Fixtures.file("dit_b.pt"), new Converter.Options(DType.F32, 4, null, null));

@@ -16,9 +16,13 @@ import dev.ditj.model.ModelFamily;
  * @param guidanceInterval the guidance interval in the model's time (DiT's timestep, REPA's, LightningDiT's), or null
  *                       (every step)
  * @param timeShift      the ODE samplers' timestep shift (LightningDiT's), 1 = none
+ * @param guideModel     autoguidance: the file name of the guiding model, a smaller, less trained DiT of the same
+ *                       classes and latents, beside this one (see {@link Generator}); null = none
+ * @param guideScale     the autoguidance weight w of {@code guideModel} (1 = off)
  */
 public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale, int guidedChannels, int imagesPerClass,
-                                 GuidanceInterval guidanceInterval, double timeShift) {
+                                 GuidanceInterval guidanceInterval, double timeShift, String guideModel,
+                                 float guideScale) {
 
     public static final GenerationDefaults OFFICIAL = new GenerationDefaults(SamplerKind.DDPM, 250, 4.0f, 0, 1);
     /**
@@ -34,17 +38,17 @@ public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale,
      * for t in [0, 0.7] (t = 1 noise).
      */
     public static final GenerationDefaults REPA = new GenerationDefaults(SamplerKind.EULER_MARUYAMA, 250, 1.8f,
-            ALL_CHANNELS, 1, new GuidanceInterval(0, 0.7), 1);
+            ALL_CHANNELS, 1, new GuidanceInterval(0, 0.7), 1, null, 1);
     /**
      * LightningDiT's headline setting (FID 1.35 for LightningDiT-XL/1 + VA-VAE at 256², 800 epochs; its
      * lightningdit_xl_vavae_f16d32_800ep_cfg.yaml): the Euler ODE with num_sampling_steps 250, timestep_shift 0.3,
      * guidance 6.7 on the first 3 channels, off below cfg_interval_start 0.125 (t = 0 noise).
      */
     public static final GenerationDefaults LIGHTNINGDIT = new GenerationDefaults(SamplerKind.EULER, 250, 6.7f, 3, 1,
-            new GuidanceInterval(0.125, 1), 0.3);
+            new GuidanceInterval(0.125, 1), 0.3, null, 1);
 
     public GenerationDefaults(SamplerKind sampler, int steps, float cfgScale, int guidedChannels, int imagesPerClass) {
-        this(sampler, steps, cfgScale, guidedChannels, imagesPerClass, null, 1);
+        this(sampler, steps, cfgScale, guidedChannels, imagesPerClass, null, 1, null, 1);
     }
 
     public GenerationDefaults {
@@ -52,6 +56,14 @@ public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale,
                 || !(timeShift > 0)) {
             throw new DitjException("bad generation defaults: steps " + steps + ", cfg " + cfgScale + ", cfg channels "
                     + guidedChannels + ", images " + imagesPerClass + ", time shift " + timeShift);
+        }
+        if (!Float.isFinite(guideScale) || guideScale < 1) {
+            throw new DitjException("bad generation defaults: 'guide_scale' must be a finite number >= 1 (1 = off), got "
+                    + guideScale);
+        }
+        if (guideModel != null && (guideModel.isBlank() || guideModel.contains("/") || guideModel.contains("\\"))) {
+            throw new DitjException("bad generation defaults: 'guide_model' must be the file name of a model beside "
+                    + "this one, got '" + guideModel + "'");
         }
     }
 
@@ -112,8 +124,11 @@ public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale,
             }
         }
         double shift = o.has("time_shift") ? Json.doubleValue(o.get("time_shift"), what + ": 'time_shift'") : base.timeShift();
+        String guide = o.has("guide_model") ? Json.stringValue(o.get("guide_model"), what + ": 'guide_model'") : null;
+        float guideScale = o.has("guide_scale") ? (float) Json.doubleValue(o.get("guide_scale"), what + ": 'guide_scale'") : 1;
+        if (guide == null && o.has("guide_scale")) throw new DitjException(what + ": 'guide_scale' without 'guide_model'");
         try {
-            return new GenerationDefaults(sampler, steps, cfg, channels, images, interval, shift);
+            return new GenerationDefaults(sampler, steps, cfg, channels, images, interval, shift, guide, guideScale);
         } catch (DitjException e) {
             throw new DitjException(file + ": " + e.getMessage(), e);
         }
@@ -137,6 +152,10 @@ public record GenerationDefaults(SamplerKind sampler, int steps, float cfgScale,
             o.add("guidance_interval", g);
         }
         if (timeShift != 1) o.addProperty("time_shift", timeShift);
+        if (guideModel != null) {
+            o.addProperty("guide_model", guideModel);
+            o.addProperty("guide_scale", guideScale);
+        }
         return o.toString();
     }
 }

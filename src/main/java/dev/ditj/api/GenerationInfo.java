@@ -15,12 +15,15 @@ import java.util.Map;
  * entries: {@code parameters} (one readable line per field group, as Stable Diffusion front ends write it) and
  * {@code ditj} (the same as JSON, with each image's class and noise index). {@code guidanceInterval}: as
  * resolved for the run, or null (every step). {@code timeShift}: the ODE grid's (LightningDiT's), 1 = none.
- * {@code strength}: image-to-image's (0 = from noise), {@code masked}: with an inpainting mask.
+ * {@code strength}: image-to-image's (0 = from noise), {@code masked}: with an inpainting mask. {@code guide}: the
+ * autoguidance model's file name and {@code guideSha256} its source's hash, or null (no autoguidance, then
+ * {@code guideScale} is 1).
  */
 public record GenerationInfo(String model, String modelSha256, String vae, String vaeSha256, long seed,
                              SamplerKind sampler, int steps, String respacing, float cfgScale, int guidedChannels,
                              float ddimEta, String precision, String backend, int imageWidth, int imageHeight,
-                             GuidanceInterval guidanceInterval, double timeShift, double strength, boolean masked) {
+                             GuidanceInterval guidanceInterval, double timeShift, double strength, boolean masked,
+                             String guide, String guideSha256, float guideScale) {
     /** The PNG text keyword of the JSON form. */
     public static final String PNG_KEY = "ditj";
     /** The PNG text keyword of the readable form (the one Stable Diffusion front ends use). */
@@ -42,6 +45,8 @@ public record GenerationInfo(String model, String modelSha256, String vae, Strin
                 precision, backend, Version.VERSION)
                 + (guidanceInterval == null ? "" : ", Guidance interval: " + guidanceInterval)
                 + (timeShift == 1 ? "" : ", Time shift: " + timeShift)
+                + (guide == null ? "" : ", Guide model: " + guide + ", Guide hash: " + hash(guideSha256)
+                        + ", Guide scale: " + guideScale)
                 + (strength == 0 ? "" : ", Denoising strength: " + strength + (masked ? ", Inpainting mask: yes" : ""));
         JsonObject o = new JsonObject();
         if (classes.length == 1) {
@@ -73,6 +78,11 @@ public record GenerationInfo(String model, String modelSha256, String vae, Strin
             o.add("guidance_interval", GSON.toJsonTree(new double[] {guidanceInterval.low(), guidanceInterval.high()}));
         }
         if (timeShift != 1) o.addProperty("time_shift", timeShift);
+        if (guide != null) {
+            o.addProperty("guide_model", guide);
+            o.addProperty("guide_sha256", guideSha256);
+            o.addProperty("guide_scale", guideScale);
+        }
         if (strength != 0) {
             o.addProperty("strength", strength);
             o.addProperty("masked", masked);

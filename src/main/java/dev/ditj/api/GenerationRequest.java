@@ -39,11 +39,14 @@ import java.util.Arrays;
  *                       model's default (LightningDiT: 0.3; the others: none)
  * @param initImage      image-to-image: the picture (and mask) the images start from, or null (pure noise); the
  *                       initial noise is then the ε it is noised with (see {@link InitImage})
+ * @param guideScale     autoguidance weight w, finite and ≥ 1 (1 = off), for a generator with a guide model (see
+ *                       {@link Generator}); 0 = the model's default (its stored {@code guide_scale}, else off)
  */
 public record GenerationRequest(int[] classes, int[] imageIndices, long seed, SamplerKind sampler, int steps,
                                 String respacing, float cfgScale, int guidedChannels, float ddimEta,
                                 float[] initialNoise, float[] stepNoise, boolean keepLatent,
-                                GuidanceInterval guidanceInterval, double timeShift, InitImage initImage) {
+                                GuidanceInterval guidanceInterval, double timeShift, InitImage initImage,
+                                float guideScale) {
     /** The most sampler steps: the diffusion was trained with 1000. */
     public static final int MAX_STEPS = GaussianDiffusion.TRAIN_STEPS;
 
@@ -64,9 +67,17 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         }
         if (sampler == null) throw new InvalidArgumentException("sampler", "must be given (ddpm, ddim or dpmpp2m)");
         checkSettings(sampler, steps, respacing, cfgScale, guidedChannels, ddimEta, timeShift);
+        checkGuideScale(guideScale);
         checkFinite("initialNoise", initialNoise);
         checkFinite("stepNoise", stepNoise);
         classes = classes.clone();
+    }
+
+    private static void checkGuideScale(float v) {
+        if (!Float.isFinite(v) || (v < 1 && v != 0)) {
+            throw new InvalidArgumentException("guideScale", "must be a finite number >= 1 (1 = off; 0 = the model's "
+                    + "default), got " + v);
+        }
     }
 
     /** The number of images. */
@@ -163,6 +174,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         private GuidanceInterval guidanceInterval;
         private double timeShift;
         private InitImage initImage;
+        private float guideScale;
 
         private Builder(int[] classes) {
             this.classes = classes == null ? null : classes.clone();
@@ -187,6 +199,12 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         public Builder guidanceInterval(GuidanceInterval v) { guidanceInterval = v; return this; }
         /** Image-to-image: start from this picture (null: from noise). */
         public Builder initImage(InitImage v) { initImage = v; return this; }
+        /** Autoguidance weight, finite and ≥ 1 (1 = off); unset = the model's default. */
+        public Builder guideScale(float v) {
+            checkGuideScale(v);
+            guideScale = v;
+            return this;
+        }
         /** The ODE's timestep shift, finite and > 0 (1 = none); unset = the model's default. */
         public Builder timeShift(double v) {
             checkTimeShift(v);
@@ -215,7 +233,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
         public GenerationRequest build() {
             return new GenerationRequest(classes, imageIndices, seed, sampler, resolvedSteps(), respacing,
                     cfgScale, guidedChannels, ddimEta, initialNoise, stepNoise, keepLatent, guidanceInterval, timeShift,
-                    initImage);
+                    initImage, guideScale);
         }
     }
 
@@ -223,7 +241,7 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
     public String toString() {
         return "GenerationRequest[" + classes.length + " image(s), classes=" + Arrays.toString(Arrays.copyOf(classes,
                 Math.min(classes.length, 16))) + (classes.length > 16 ? "..." : "") + ", seed=" + seed + ", sampler="
-                + sampler + ", steps=" + steps + ", cfgScale=" + cfgScale + (timeShift != 0 ? ", timeShift=" + timeShift : "")
+                + sampler + ", steps=" + steps + ", cfgScale=" + cfgScale + (guideScale != 0 ? ", guideScale=" + guideScale : "") + (timeShift != 0 ? ", timeShift=" + timeShift : "")
                 + (initImage != null ? ", strength=" + initImage.strength() + (initImage.mask() != null ? ", masked" : "") : "")
                 + "]";
     }

@@ -40,6 +40,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * the shared backend; a thread interrupted while it generates (or waits its turn) gets a {@link DitjException}
  * and leaves the generator usable.
  *
+ * <p>A DiT may come with a guide model for autoguidance (see {@link GuidedDit}): a smaller, less trained DiT of the
+ * same classes and latents, named by the model's generation defaults ({@code guide_model}, a file beside it) or given
+ * to {@link #load(Path, Path, Path, Backend, Precision)}; {@link GenerationRequest#guideScale()} weighs it.
+ *
  * <pre>{@code
  * try (Generator g = Generator.load(Path.of("dit.safetensors"), Path.of("vae.safetensors"), Backend.AUTO)) {
  *     GenerationResult r = g.generate(GenerationRequest.builder(207, 360).seed(42).build());
@@ -55,6 +59,8 @@ public final class Generator implements AutoCloseable {
     private final boolean ownsOps;
     private final DitModel dit;
     private final VaeModel vae;
+    /** The autoguidance model, or null. */
+    private final DitModel guide;
     private final ReentrantLock lock = new ReentrantLock();
 
     /** Receives the images of a run batch by batch, in order; {@code first} is the batch's first position. */
@@ -63,11 +69,12 @@ public final class Generator implements AutoCloseable {
         void accept(int first, GenerationResult batch);
     }
 
-    private Generator(Ops ops, boolean ownsOps, DitModel dit, VaeModel vae) {
+    private Generator(Ops ops, boolean ownsOps, DitModel dit, VaeModel vae, DitModel guide) {
         this.ops = ops;
         this.ownsOps = ownsOps;
         this.dit = dit;
         this.vae = vae;
+        this.guide = guide;
         int lc = vae.config().latentChannels(), ic = dit.config().inChannels();
         if (lc != ic) {
             throw new DitjException("the VAE " + vae.file() + " has " + lc + " latent channels but the DiT "
@@ -82,9 +89,17 @@ public final class Generator implements AutoCloseable {
 
     /** A generator on a new {@code backend} computing in {@code precision} (null = the backend's default). */
     public static Generator load(Path ditFile, Path vaeFile, Backend backend, Precision precision) {
+        return load(ditFile, vaeFile, null, backend, precision);
+    }
+
+    /**
+     * A generator whose DiT is autoguided by {@code guideFile} (null: the guide the DiT's generation defaults name,
+     * if any) on a new {@code backend} computing in {@code precision} (null = the backend's default).
+     */
+    public static Generator load(Path ditFile, Path vaeFile, Path guideFile, Backend backend, Precision precision) {
         Ops ops = backend.open(precision);
         try {
-            return load(ditFile, vaeFile, ops, true);
+            return load(ditFile, vaeFile, guideFile, ops, true);
         } catch (RuntimeException e) {
             ops.close();
             throw e;
@@ -93,26 +108,66 @@ public final class Generator implements AutoCloseable {
 
     /** A generator on a backend the caller keeps owning (closing the generator does not close {@code ops}). */
     public static Generator load(Path ditFile, Path vaeFile, Ops ops) {
-        return load(ditFile, vaeFile, ops, false);
+        return load(ditFile, vaeFile, null, ops, false);
     }
 
-    private static Generator load(Path ditFile, Path vaeFile, Ops ops, boolean ownsOps) {
-        checkMemory(ditFile, vaeFile, ops);
-        DitModel d = DitModel.load(ditFile, ops);
+    private static Generator load(Path ditFile, Path vaeFile, Path guideFile, Ops ops, boolean ownsOps) {
+        Path guidePath = guideFile != null ? guideFile : defaultGuide(ditFile);
+        checkMemory(ditFile, vaeFile, guidePath, ops);
+        DitModel d = DitModel.load(ditFile, ops), g = null;
         try {
-            return new Generator(ops, ownsOps, d, VaeModel.load(vaeFile, ops));
+            if (guidePath != null) g = loadGuide(d, guidePath, ops);
+            return new Generator(ops, ownsOps, d, VaeModel.load(vaeFile, ops), g);
         } catch (RuntimeException e) {
             d.close();
+            if (g != null) g.close();
             throw e;
         }
     }
 
-    /** Both models, and sampling and decoding one guided image, must fit before either model is loaded. */
-    private static void checkMemory(Path ditFile, Path vaeFile, Ops ops) {
-        try (WeightStore dit = WeightStore.open(ditFile); WeightStore vae = WeightStore.open(vaeFile)) {
+    /** The guide model a DiT file's generation defaults name (a file beside it), or null. */
+    private static Path defaultGuide(Path ditFile) {
+        String name;
+        try (WeightStore w = WeightStore.open(ditFile)) {
+            String d = w.metadata().get(dev.ditj.weights.ModelFiles.GENERATE_DEFAULTS_KEY);
+            name = d == null ? null : GenerationDefaults.parse(d, ditFile.toString(), w.family()).guideModel();
+        }
+        if (name == null) return null;
+        Path p = ditFile.toAbsolutePath().resolveSibling(name);
+        if (!java.nio.file.Files.isRegularFile(p)) {
+            throw new DitjException(ditFile + ": its generation defaults name the guide model " + name + ", which is "
+                    + "not beside it; put it there or give another guide model");
+        }
+        return p;
+    }
+
+    private static DitModel loadGuide(DitModel dit, Path file, Ops ops) {
+        DitModel g = DitModel.load(file, ops);
+        DitConfig a = dit.config(), b = g.config();
+        String why = dit.family().isFlow() || g.family().isFlow() ? "autoguidance is for DiT (noise-prediction) models"
+                : a.numClasses() != b.numClasses() ? "it has " + b.numClasses() + " classes, the model " + a.numClasses()
+                : a.inChannels() != b.inChannels() || a.inputSize() != b.inputSize() || a.outChannels() != b.outChannels()
+                ? "it takes " + b.inChannels() + "x" + b.inputSize() + "x" + b.inputSize() + " latents to "
+                + b.outChannels() + " channels, the model " + a.inChannels() + "x" + a.inputSize() + "x"
+                + a.inputSize() + " to " + a.outChannels() : null;
+        if (why != null) {
+            g.close();
+            throw new DitjException("guide model " + file + " cannot guide " + dit.file() + ": " + why);
+        }
+        return g;
+    }
+
+    /** All models, and sampling and decoding one guided image, must fit before any model is loaded. */
+    private static void checkMemory(Path ditFile, Path vaeFile, Path guideFile, Ops ops) {
+        try (WeightStore dit = WeightStore.open(ditFile); WeightStore vae = WeightStore.open(vaeFile);
+             WeightStore guide = guideFile == null ? null : WeightStore.open(guideFile)) {
             DitConfig c = dit.ditConfig();
-            ops.checkMemory(ditFile + " + " + vaeFile, dit.floatBytes() + vae.floatBytes(),
-                    Math.max(Dit.loadingBytes(c, dit), vae.loadingBytes()) + bytesPerImage(c, vae.vaeConfig()));
+            DitConfig g = guide == null ? null : guide.ditConfig();
+            long loading = Math.max(Dit.loadingBytes(c, dit), vae.loadingBytes());
+            if (guide != null) loading = Math.max(loading, Dit.loadingBytes(g, guide));
+            ops.checkMemory(ditFile + " + " + vaeFile + (guide == null ? "" : " + " + guideFile),
+                    dit.floatBytes() + vae.floatBytes() + (guide == null ? 0 : guide.floatBytes()),
+                    loading + bytesPerImage(c, vae.vaeConfig(), g));
         }
     }
 
@@ -122,6 +177,11 @@ public final class Generator implements AutoCloseable {
 
     public VaeModel vae() {
         return vae;
+    }
+
+    /** The autoguidance model, or null. */
+    public DitModel guide() {
+        return guide;
     }
 
     /**
@@ -158,13 +218,17 @@ public final class Generator implements AutoCloseable {
 
     /** Working memory of one image in a micro-batch: guided DiT activations, latents and the decoded image. */
     long bytesPerImage() {
-        return bytesPerImage(dit.config(), vae.config());
+        return bytesPerImage(dit.config(), vae.config(), guide == null ? null : guide.config());
     }
 
-    /** Samplers also make conditional passes of N images outside a guidance interval: one more workspace. */
-    private static long bytesPerImage(DitConfig c, VaeConfig v) {
+    /**
+     * Samplers also make conditional passes of N images outside a guidance interval: one more workspace; a guide
+     * (null: none) its own workspace and three outputs.
+     */
+    private static long bytesPerImage(DitConfig c, VaeConfig v, DitConfig guide) {
         int side = c.inputSize(), f = v.downsamplingFactor();
-        long ditBytes = Dit.workspaceBytes(c, 3) + 4L * 4 * c.outChannels() * side * side;
+        long ditBytes = Dit.workspaceBytes(c, 3) + 4L * 4 * c.outChannels() * side * side
+                + (guide == null ? 0 : Dit.workspaceBytes(guide, 1) + 4L * 4 * c.outChannels() * side * side);
         long vaeBytes = VaeDecoder.workspaceBytes(v, 1, side, side) + 4L * 2 * v.outChannels() * side * f * side * f;
         return ditBytes + vaeBytes;
     }
@@ -189,6 +253,14 @@ public final class Generator implements AutoCloseable {
         if (repa && r.timeShift() != 0) {
             throw new InvalidArgumentException("timeShift", "is not one of REPA's sampler settings (samplers.py): it "
                     + "applies to SiT and LightningDiT models, not " + dit.file().getFileName());
+        }
+        if (r.guideScale() != 0 && r.guideScale() != 1f && guide == null) {
+            throw new InvalidArgumentException("guideScale", "needs a guide model (autoguidance); "
+                    + dit.file().getFileName() + " has none");
+        }
+        if (guide != null && r.guideScale() == 0 && dit.generationDefaults().guideModel() == null) {
+            throw new InvalidArgumentException("guideScale", "must be given for the guide model "
+                    + guide.file().getFileName() + " (" + dit.file().getFileName() + " stores no weight for one)");
         }
         for (int y : r.classes()) {
             if (y >= c.numClasses()) {
@@ -267,7 +339,15 @@ public final class Generator implements AutoCloseable {
                 vae.file().getFileName().toString(), vae.sourceSha256(), r.seed(), r.sampler(), r.steps(),
                 r.respacing(), r.cfgScale(), guidedChannels(r), r.ddimEta(), ops.precision().label(), ops.name(), side, side,
                 guidanceInterval(r), timeShift(r), r.initImage() == null ? 0 : r.initImage().strength(),
-                r.initImage() != null && r.initImage().mask() != null);
+                r.initImage() != null && r.initImage().mask() != null,
+                guideScale(r) == 1f ? null : guide.file().getFileName().toString(),
+                guideScale(r) == 1f ? null : guide.sourceSha256(), guideScale(r));
+    }
+
+    /** The autoguidance weight of {@code r}: the request's, else the model's default for its guide; 1 without a guide. */
+    private float guideScale(GenerationRequest r) {
+        if (guide == null) return 1f;
+        return r.guideScale() != 0 ? r.guideScale() : dit.generationDefaults().guideScale();
     }
 
     /**
@@ -298,7 +378,7 @@ public final class Generator implements AutoCloseable {
 
     private int guidedChannels(GenerationRequest r) {
         int ch = dit.config().inChannels();
-        if (modelScale(r) == 1f) return 0;
+        if (modelScale(r) == 1f && guideScale(r) == 1f) return 0;
         int modelGuided = dit.generationDefaults().guidedChannels(ch);
         return r.guidedChannels() > 0 ? r.guidedChannels() : modelGuided > 0 ? modelGuided
                 : dit.family() == ModelFamily.REPA ? ch : r.sampler().defaultGuidedChannels(ch);
@@ -392,6 +472,7 @@ public final class Generator implements AutoCloseable {
                 flowSampler(r, info).run(ops, model, x, noise, listener, init);
             } else {
                 if (info.guidanceInterval() != null) model.guideOnly(info.guidanceInterval().low(), info.guidanceInterval().high());
+                if (info.guide() != null) model.autoguide(guide.dit(), info.guideScale());
                 sampler(r).run(ops, model, x, noise, listener, init);
             }
             ops.synchronize();
@@ -537,6 +618,7 @@ public final class Generator implements AutoCloseable {
     public void close() {
         dit.close();
         vae.close();
+        if (guide != null) guide.close();
         if (ownsOps) ops.close();
     }
 }

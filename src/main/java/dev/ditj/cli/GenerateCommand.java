@@ -7,6 +7,7 @@ import dev.ditj.InvalidArgumentException;
 import dev.ditj.api.ClassGroup;
 import dev.ditj.api.ClassLabels;
 import dev.ditj.api.GenerationDefaults;
+import dev.ditj.api.GenerationInfo;
 import dev.ditj.api.GenerationRequest;
 import dev.ditj.api.GenerationResult;
 import dev.ditj.api.GuidanceInterval;
@@ -113,6 +114,15 @@ final class GenerateCommand implements Callable<Integer> {
                     + "conditional pass elsewhere (default: the model's; 0,0.7 for REPA, 0.125,1 for LightningDiT)")
     String guidanceInterval;
 
+    @Option(names = "--guide-model", paramLabel = "G",
+            description = "autoguidance: a smaller, less trained DiT of the same classes and latents; guided steps "
+                    + "also move away from its prediction (default: the model's, as the bundled one's)")
+    Path guideModel;
+
+    @Option(names = "--guide-scale", paramLabel = "W",
+            description = "autoguidance weight, >= 1, 1 = off (default: the model's)")
+    Float guideScale;
+
     @Option(names = "--time-shift", paramLabel = "S",
             description = "SiT and LightningDiT ODE samplers (euler, heun, dopri5): LightningDiT's timestep shift of "
                     + "the time grid, t' = S*t / (1 + (S-1)*t), S > 0, 1 = none (default: the model's; 0.3 for "
@@ -187,7 +197,7 @@ final class GenerateCommand implements Callable<Integer> {
         Path ditFile = model != null ? model : BundledModel.dit();
         Path vaeFile = vae != null ? vae : BundledModel.vae();
         long start = System.nanoTime();
-        try (Generator g = Generator.load(ditFile, vaeFile, backend.get(), backend.precision())) {
+        try (Generator g = Generator.load(ditFile, vaeFile, guideModel, backend.get(), backend.precision())) {
             ClassLabels labels = g.classLabels();
             if (listClasses) {
                 System.out.print(labels.listing());
@@ -221,6 +231,9 @@ final class GenerateCommand implements Callable<Integer> {
         if (npz != null) checkFile("--npz", npz, ".npz");
         if (saveLatent != null) checkFile("--save-latent", saveLatent, ".npy");
         if (noise != null && !Files.isRegularFile(noise)) throw new DitjException(noise + ": no such file (--noise)");
+        if (guideModel != null && !Files.isRegularFile(guideModel)) {
+            throw new DitjException(guideModel + ": no such file (--guide-model)");
+        }
         if (stepNoise != null && !Files.isRegularFile(stepNoise)) {
             throw new DitjException(stepNoise + ": no such file (--step-noise)");
         }
@@ -314,6 +327,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (eta != null) b.ddimEta(eta);
         if (steps != null) b.steps(steps);
         if (timeShift != null) b.timeShift(timeShift);
+        if (guideScale != null) b.guideScale(guideScale);
         return b;
     }
 
@@ -332,6 +346,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (cfgChannels != null) b.guidedChannels(parseChannels(cfgChannels, c));
         if (guidanceInterval != null) b.guidanceInterval(GuidanceInterval.parse(guidanceInterval));
         if (timeShift != null) b.timeShift(timeShift);
+        if (guideScale != null) b.guideScale(guideScale);
         b.check();
         if (noise != null) b.initialNoise(Npys.readFloats(noise, "noise", ids.length, c, side, side).data());
         if (stepNoise != null) {
@@ -355,9 +370,11 @@ final class GenerateCommand implements Callable<Integer> {
                     + "; use a new --out-dir");
         }
         GenerationRequest work = subset(request, todo);
-        System.err.printf(Locale.ROOT, "%s on %s: %d image(s) of %s, %s %d steps, cfg %.2f, seed %d%s%s%n",
+        GenerationInfo info = g.info(request);
+        System.err.printf(Locale.ROOT, "%s on %s: %d image(s) of %s, %s %d steps, cfg %.2f%s, seed %d%s%s%n",
                 g.dit().name(), g.backendName(), n, describe(labels, request.classes()),
-                request.sampler().cliName, request.steps(), request.cfgScale(), seed,
+                request.sampler().cliName, request.steps(), request.cfgScale(),
+                info.guide() == null ? "" : String.format(Locale.ROOT, ", guide %s %.2f", info.guide(), info.guideScale()), seed,
                 request.initImage() == null ? "" : String.format(Locale.ROOT, ", from %s (strength %s%s)", initImage,
                         request.initImage().strength(), mask != null ? ", mask " + mask : ""),
                 todo.length < n ? " (" + (n - todo.length) + " already in " + outDir + ")" : "");
@@ -410,6 +427,7 @@ final class GenerateCommand implements Callable<Integer> {
                 .guidedChannels(r.guidedChannels()).ddimEta(r.ddimEta()).initialNoise(initial).stepNoise(steps)
                 .keepLatent(r.keepLatent()).guidanceInterval(r.guidanceInterval()).initImage(r.initImage());
         if (r.timeShift() != 0) b.timeShift(r.timeShift());
+        if (r.guideScale() != 0) b.guideScale(r.guideScale());
         return b.build();
     }
 

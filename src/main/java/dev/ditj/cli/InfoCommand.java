@@ -69,12 +69,14 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.println("latents:     mean/std from " + md.get(ModelFiles.LATENT_STATS_KEY));
             }
             if (defaults != null) {
-                System.out.printf(Locale.ROOT, "generation:  %s, %d steps, cfg %s%s%s%s%s%n", defaults.sampler().cliName,
+                System.out.printf(Locale.ROOT, "generation:  %s, %d steps, cfg %s%s%s%s%s%s%n", defaults.sampler().cliName,
                         defaults.steps(), defaults.cfgScale(),
                         defaults.guidedChannels() > 0 ? " on " + (defaults.guidedChannels() == Integer.MAX_VALUE ? "all"
                                 : defaults.guidedChannels()) + " channels" : "",
                         defaults.guidanceInterval() == null ? "" : " for t in " + defaults.guidanceInterval(),
                         defaults.timeShift() == 1 ? "" : ", time shift " + defaults.timeShift(),
+                        defaults.guideModel() == null ? "" : ", autoguidance " + defaults.guideScale() + " by "
+                                + defaults.guideModel(),
                         md.containsKey(ModelFiles.GENERATE_DEFAULTS_KEY) ? " (stored in the file)" : " (the family's defaults)");
             }
             if (md.containsKey(ModelFiles.CLASS_NAMES_KEY)) {

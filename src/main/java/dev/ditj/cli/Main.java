@@ -31,6 +31,7 @@ public final class Main {
             Map.entry("guidedChannels", "--cfg-channels"), Map.entry("ddimEta", "--eta"),
             Map.entry("initialNoise", "--noise"), Map.entry("stepNoise", "--step-noise"),
             Map.entry("guidanceInterval", "--guidance-interval"), Map.entry("timeShift", "--time-shift"),
+            Map.entry("guideScale", "--guide-scale"),
             Map.entry("batchSize", "--batch-size"), Map.entry("outDir", "--out-dir"), Map.entry("images", "--images"),
             Map.entry("strength", "--strength"), Map.entry("initImage", "--init-image"), Map.entry("mask", "--mask"));
 

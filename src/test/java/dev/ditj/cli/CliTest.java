@@ -170,6 +170,53 @@ class CliTest {
     }
 
     @Test
+    void guideModelNamedByTheDefaultsAutoguidesGenerate() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("guided")), vae = convertVae();
+        Path model = dir.resolve("model.safetensors"), plain = tmp.resolve("plain.safetensors");
+        String settings = "\"sampler\":\"ddim\",\"steps\":10,\"cfg_scale\":4,\"cfg_channels\":\"all\"";
+        assertEquals(0, ditj("convert", f("dit_a.pt"), "-o", model.toString(), "--num-heads", "2", "--generate-defaults",
+                "{" + settings + ",\"guide_model\":\"guide.safetensors\",\"guide_scale\":2}").code());
+        assertEquals(0, ditj("convert", f("dit_a.pt"), "-o", plain.toString(), "--num-heads", "2", "--generate-defaults",
+                "{" + settings + "}").code());
+        assertTrue(ditj("info", model.toString()).out().contains("autoguidance 2.0 by guide.safetensors"));
+        String[] common = {"generate", "--vae", vae.toString(), "--class", "1", "5", "--noise", f("e2e_ddim10_z.npy")};
+
+        Run missing = ditj(concat(common, "--model", model.toString(), "-o", tmp.resolve("m.png").toString()));
+        assertEquals(1, missing.code(), missing.err());
+        assertTrue(missing.err().contains("guide.safetensors") && missing.err().contains("not beside it"), missing.err());
+        assertFalse(Files.exists(tmp.resolve("m.png")));
+
+        Files.copy(TestModels.ditAGuide(), dir.resolve("guide.safetensors"));
+        Path byDefault = tmp.resolve("ag-default.npy"), explicit = tmp.resolve("ag-explicit.npy"), off = tmp.resolve("ag-off.npy");
+        Run r = ditj(concat(common, "--model", model.toString(), "--save-latent", byDefault.toString(), "-o",
+                tmp.resolve("a.png").toString()));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("cfg 4.00, guide guide.safetensors 2.00"), r.err());
+        Run e = ditj(concat(common, "--model", plain.toString(), "--guide-model", TestModels.ditAGuide().toString(),
+                "--guide-scale", "2", "--save-latent", explicit.toString(), "-o", tmp.resolve("b.png").toString()));
+        assertEquals(0, e.code(), e.err());
+        Compare.assertRelL2(floats(explicit), floats(byDefault), 0, "stored guide = the same guide given");
+        assertEquals(0, ditj(concat(common, "--model", model.toString(), "--guide-scale", "1", "--save-latent",
+                off.toString(), "-o", tmp.resolve("c.png").toString())).code());
+        assertTrue(Compare.relL2(floats(off), floats(byDefault)) > 1e-3, "--guide-scale 1 switches it off");
+
+        Run noGuide = ditj(concat(common, "--model", plain.toString(), "--guide-scale", "2", "-o", tmp.resolve("d.png").toString()));
+        assertEquals(2, noGuide.code(), noGuide.err());
+        assertTrue(noGuide.err().contains("--guide-scale") && noGuide.err().contains("needs a guide model"), noGuide.err());
+        Run noWeight = ditj(concat(common, "--model", plain.toString(), "--guide-model", TestModels.ditAGuide().toString(),
+                "-o", tmp.resolve("d.png").toString()));
+        assertEquals(2, noWeight.code(), noWeight.err());
+        assertTrue(noWeight.err().contains("--guide-scale must be given"), noWeight.err());
+        Run absent = ditj(concat(common, "--model", plain.toString(), "--guide-model", tmp.resolve("none.safetensors").toString(),
+                "-o", tmp.resolve("d.png").toString()));
+        assertEquals(1, absent.code(), absent.err());
+        assertTrue(absent.err().contains("no such file (--guide-model)"), absent.err());
+        Run below = ditj(concat(common, "--model", model.toString(), "--guide-scale", "0.5", "-o", tmp.resolve("d.png").toString()));
+        assertEquals(2, below.code(), below.err());
+        assertFalse(Files.exists(tmp.resolve("d.png")));
+    }
+
+    @Test
     void classGroupsStoredByConvertDrawTheirClassesPerImage() throws Exception {
         Path names = tmp.resolve("names.txt"), groups = tmp.resolve("groups.json");
         Files.writeString(names, "c0\nc1\nc2\nc3\nc4\nc5\nc6\nc7\nc8\nc9\n");

@@ -111,6 +111,32 @@ abstract class CudaFixtureTests {
                 TestModels.floats("sample_ddpm10_final.npy").data(), TOLERANCE, ops.name() + " ddpm-10");
     }
 
+    /** Autoguidance (GuidedDit.autoguide): one guided prediction with dit_a's guide model against the CPU backend's. */
+    @Test
+    void autoguidedPrediction() {
+        float[] cpu;
+        try (dev.ditj.cpu.CpuOps c = new dev.ditj.cpu.CpuOps()) {
+            cpu = autoguided(c);
+        }
+        Compare.assertRelL2(autoguided(ops), cpu, TOLERANCE, ops.name() + " autoguided prediction");
+    }
+
+    private static float[] autoguided(Ops o) {
+        try (WeightStore w = WeightStore.open(TestModels.ditA()); Dit dit = new Dit(w.ditConfig(), w, o);
+             WeightStore gw = WeightStore.open(TestModels.ditAGuide()); Dit guide = new Dit(gw.ditConfig(), gw, o);
+             Tensor x = o.upload(TestModels.floats("sample_ddim10_z.npy"));
+             Tensor pred = o.alloc(dev.ditj.tensor.Shape.of(2, 8, 8, 8));
+             GuidedDit model = new GuidedDit(dit, new int[] {1, 5}, 4f, 3)) {
+            float[] nan = new float[Math.toIntExact(pred.numel())];
+            java.util.Arrays.fill(nan, Float.NaN);
+            o.write(pred, nan);
+            model.autoguide(guide, 2f);
+            model.prepare(new int[] {500});
+            model.predict(x, 0, pred);
+            return o.read(pred);
+        }
+    }
+
     /** Image-to-image: add_noise, a DPM-Solver++ chain from a picture and a masked DDIM one (mask_blend_f32). */
     @Test
     void img2imgChains() {
