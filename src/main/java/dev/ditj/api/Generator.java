@@ -27,8 +27,10 @@ import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Precision;
 import dev.ditj.tensor.Shape;
 import dev.ditj.tensor.Tensor;
+import dev.ditj.weights.ModelFiles;
 import dev.ditj.weights.WeightStore;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
@@ -129,12 +131,12 @@ public final class Generator implements AutoCloseable {
     private static Path defaultGuide(Path ditFile) {
         String name;
         try (WeightStore w = WeightStore.open(ditFile)) {
-            String d = w.metadata().get(dev.ditj.weights.ModelFiles.GENERATE_DEFAULTS_KEY);
+            String d = w.metadata().get(ModelFiles.GENERATE_DEFAULTS_KEY);
             name = d == null ? null : GenerationDefaults.parse(d, ditFile.toString(), w.family()).guideModel();
         }
         if (name == null) return null;
         Path p = ditFile.toAbsolutePath().resolveSibling(name);
-        if (!java.nio.file.Files.isRegularFile(p)) {
+        if (!Files.isRegularFile(p)) {
             throw new DitjException(ditFile + ": its generation defaults name the guide model " + name + ", which is "
                     + "not beside it; put it there or give another guide model");
         }
