@@ -47,11 +47,11 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
     private double guideFrom = Double.NEGATIVE_INFINITY, guideTo = Double.POSITIVE_INFINITY;
     /** Per step of the current loop (see {@link #prepare}): whether it is guided. */
     private boolean[] guidedStep;
-    /** Autoguidance: the guide, its weight, workspace and inputs, its output, [c; b] and the combined term. */
+    /** Autoguidance: the guide, its weight, workspace and inputs, its output, [c; b], its c half, the combined term. */
     private Dit guide;
     private float guideScale = 1f;
     private Dit.Workspace guideWorkspace;
-    private Tensor guideTimes, guideLabels, guideOut, guidePair, guideTerm;
+    private Tensor guideTimes, guideLabels, guideOut, guidePair, guideCond, guideTerm;
 
     public GuidedDit(Dit dit, int[] classLabels, float scale, int guidedChannels) {
         this.dit = dit;
@@ -82,7 +82,8 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
 
     /**
      * Autoguidance with {@code guide} at weight {@code w} (1 = off) for the DiT samplers, at the steps guidance
-     * applies to; the guide must take this model's inputs and classes and give its output channels.
+     * applies to; the guide must take this model's inputs and classes and give its output channels. Call once,
+     * before the sampler runs.
      */
     public void autoguide(Dit guide, float w) {
         var g = guide.config();
@@ -91,7 +92,8 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
                 || g.numClasses() != c.numClasses()) {
             throw new IllegalArgumentException("guide model " + g + " does not match " + c);
         }
-        if (this.guide != null || w == 1f) return;
+        if (this.guide != null) throw new IllegalStateException("this model is autoguided already");
+        if (w == 1f) return;
         this.guide = guide;
         this.guideScale = w;
         int s = c.inputSize();
@@ -102,6 +104,7 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         ops.writeInts(guideLabels, java.util.Arrays.copyOf(classLabels, images));
         guideOut = ops.alloc(one);
         guidePair = ops.alloc(Shape.of(2 * images, c.outChannels(), s, s));
+        guideCond = ops.view(guidePair, one);
         guideTerm = ops.alloc(one);
     }
 
@@ -162,8 +165,7 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         ops.copy(guidePair, n, guideOut, 0, n);
         ops.cfgCombine(guideTerm, guidePair, guidedChannels, guideScale);
         ops.scaledAdd(out, 1f, out, 1f, guideTerm);
-        ops.copy(guideOut, 0, guidePair, 0, n);
-        ops.scaledAdd(out, 1f, out, -1f, guideOut);
+        ops.scaledAdd(out, 1f, out, -1f, guideCond);
     }
 
     @Override
@@ -269,7 +271,7 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         if (conditionalOutput != null) conditionalOutput.close();
         if (guide != null) {
             guideWorkspace.close();
-            for (Tensor t : new Tensor[] {guideTimes, guideLabels, guideOut, guidePair, guideTerm}) t.close();
+            for (Tensor t : new Tensor[] {guideTimes, guideLabels, guideOut, guideCond, guidePair, guideTerm}) t.close();
         }
     }
 }
