@@ -241,7 +241,8 @@ public record GenerationRequest(int[] classes, int[] imageIndices, long seed, Sa
     public String toString() {
         return "GenerationRequest[" + classes.length + " image(s), classes=" + Arrays.toString(Arrays.copyOf(classes,
                 Math.min(classes.length, 16))) + (classes.length > 16 ? "..." : "") + ", seed=" + seed + ", sampler="
-                + sampler + ", steps=" + steps + ", cfgScale=" + cfgScale + (guideScale != 0 ? ", guideScale=" + guideScale : "") + (timeShift != 0 ? ", timeShift=" + timeShift : "")
+                + sampler + ", steps=" + steps + ", cfgScale=" + cfgScale
+                + (guideScale != 0 ? ", guideScale=" + guideScale : "") + (timeShift != 0 ? ", timeShift=" + timeShift : "")
                 + (initImage != null ? ", strength=" + initImage.strength() + (initImage.mask() != null ? ", masked" : "") : "")
                 + "]";
     }

@@ -145,13 +145,8 @@ public final class Generator implements AutoCloseable {
 
     private static DitModel loadGuide(DitModel dit, Path file, Ops ops) {
         DitModel g = DitModel.load(file, ops);
-        DitConfig a = dit.config(), b = g.config();
         String why = dit.family().isFlow() || g.family().isFlow() ? "autoguidance is for DiT (noise-prediction) models"
-                : a.numClasses() != b.numClasses() ? "it has " + b.numClasses() + " classes, the model " + a.numClasses()
-                : a.inChannels() != b.inChannels() || a.inputSize() != b.inputSize() || a.outChannels() != b.outChannels()
-                ? "it takes " + b.inChannels() + "x" + b.inputSize() + "x" + b.inputSize() + " latents to "
-                + b.outChannels() + " channels, the model " + a.inChannels() + "x" + a.inputSize() + "x"
-                + a.inputSize() + " to " + a.outChannels() : null;
+                : GuidedDit.guideMismatch(dit.config(), g.config());
         if (why != null) {
             g.close();
             throw new DitjException("guide model " + file + " cannot guide " + dit.file() + ": " + why);

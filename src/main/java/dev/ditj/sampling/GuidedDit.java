@@ -1,6 +1,7 @@
 package dev.ditj.sampling;
 
 import dev.ditj.model.Dit;
+import dev.ditj.model.DitConfig;
 import dev.ditj.tensor.HostTensor;
 import dev.ditj.tensor.Ops;
 import dev.ditj.tensor.Shape;
@@ -86,12 +87,9 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
      * before the sampler runs.
      */
     public void autoguide(Dit guide, float w) {
-        var g = guide.config();
-        var c = dit.config();
-        if (g.inChannels() != c.inChannels() || g.inputSize() != c.inputSize() || g.outChannels() != c.outChannels()
-                || g.numClasses() != c.numClasses()) {
-            throw new IllegalArgumentException("guide model " + g + " does not match " + c);
-        }
+        DitConfig c = dit.config();
+        String mismatch = guideMismatch(c, guide.config());
+        if (mismatch != null) throw new IllegalArgumentException("the guide model does not fit: " + mismatch);
         if (this.guide != null) throw new IllegalStateException("this model is autoguided already");
         if (w == 1f) return;
         this.guide = guide;
@@ -106,6 +104,23 @@ public final class GuidedDit implements Denoiser, VelocityField, AutoCloseable {
         guidePair = ops.alloc(Shape.of(2 * images, c.outChannels(), s, s));
         guideCond = ops.view(guidePair, one);
         guideTerm = ops.alloc(one);
+    }
+
+    /**
+     * Why {@code guide} cannot guide a model of config {@code model} (what differs: classes, latent shape or output
+     * channels), or null if it can.
+     */
+    public static String guideMismatch(DitConfig model, DitConfig guide) {
+        if (model.numClasses() != guide.numClasses()) {
+            return "it has " + guide.numClasses() + " classes, the model " + model.numClasses();
+        }
+        if (model.inChannels() != guide.inChannels() || model.inputSize() != guide.inputSize()
+                || model.outChannels() != guide.outChannels()) {
+            return "it maps " + guide.inChannels() + "x" + guide.inputSize() + "x" + guide.inputSize() + " latents to "
+                    + guide.outChannels() + " channels, the model " + model.inChannels() + "x" + model.inputSize() + "x"
+                    + model.inputSize() + " to " + model.outChannels();
+        }
+        return null;
     }
 
     @Override
